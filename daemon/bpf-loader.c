@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Lifecycle of hips.bpf.o, in the order libbpf wants it:
+ * open → read-only settings → load → fill maps → attach → ring buffers. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf-loader.h"
+#include "hips.skel.h"
+#include "log.h"
+#include "util.h"
+
+struct HipsBpf {
+        struct hips_bpf *skel;
+        struct ring_buffer *gate_ring;
+        struct ring_buffer *exec_ring;
+        hips_exec_event_fn fn;
+        void *userdata;
+        int n_cpus;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *format, va_list ap) {
+        _cleanup_free_ char *line = NULL;
+        int prio = level == LIBBPF_WARN ? LOG_WARNING : level == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
+        size_t n;
+
+        if (prio > log_get_max_level())
+                return 0;
+        if (vasprintf(&line, format, ap) < 0)
+                return 0;
+        n = strlen(line);
+        if (n > 0 && line[n - 1] == '\n')
+                line[n - 1] = '\0';
+        log_full(prio, "%s", line);
+        return 0;
+}
+
+/* libbpf resolves tracepoint ids through tracefs, which a fresh boot may not have mounted. */
+static int ensure_tracefs(void) {
+        if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0 ||
+            access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
+                return 0;
+        if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return log_error_errno(negative_errno(), "Failed to mount tracefs on /sys/kernel/tracing: %m");
+        log_info("Mounted tracefs on /sys/kernel/tracing.");
+        return 0;
+}
+
+static int on_ring_event(void *ctx, void *data, size_t size, bool gate) {
+        HipsBpf *b = ctx;
+
+        if (size < sizeof(struct hips_exec_event))
+                return 0;
+        b->fn(b->userdata, data, gate);
+        return 0;
+}
+
+static int on_gate_event(void *ctx, void *data, size_t size) {
+        return on_ring_event(ctx, data, size, true);
+}
+
+static int on_exec_event(void *ctx, void *data, size_t size) {
+        return on_ring_event(ctx, data, size, false);
+}
+
+int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, void *userdata, HipsBpf **ret) {
+        _cleanup_free_ HipsBpf *b = NULL;
+        int r;
+
+        libbpf_set_print(libbpf_print);
+
+        r = ensure_tracefs();
+        if (r < 0)
+                return r;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->fn = fn;
+        b->userdata = userdata;
+        b->n_cpus = libbpf_num_possible_cpus();
+        if (b->n_cpus <= 0)
+                return log_error_errno(b->n_cpus < 0 ? b->n_cpus : -EINVAL, "Failed to count possible CPUs: %m");
+
+        /* 1. Open: parse the embedded object. */
+        b->skel = hips_bpf__open();
+        if (!b->skel)
+                return log_error_errno(negative_errno(), "Failed to open BPF object: %m");
+
+        /* 2. Read-only settings, fixed for the object's lifetime. */
+        b->skel->rodata->hips_tgid = (__u32) self;
+
+        /* 3. Load: verify and create maps. */
+        r = hips_bpf__load(b->skel);
+        if (r < 0) {
+                log_error_errno(r, "Failed to load BPF object: %m");
+                goto fail;
+        }
+
+        /* 4. Runtime settings live in .bss (an mmap()ed map), set before attach. */
+        b->skel->bss->hips_mode = mode;
+
+        /* 5. Attach the probe pairs. */
+        r = hips_bpf__attach(b->skel);
+        if (r < 0) {
+                log_error_errno(r, "Failed to attach execve tracepoints: %m");
+                goto fail;
+        }
+
+        /* 6. Ring buffers: one manager each, so the gate buffer can be served first. */
+        b->gate_ring = ring_buffer__new(bpf_map__fd(b->skel->maps.gate_events), on_gate_event, b, NULL);
+        if (!b->gate_ring) {
+                r = log_error_errno(negative_errno(), "Failed to set up gate ring buffer: %m");
+                goto fail;
+        }
+        b->exec_ring = ring_buffer__new(bpf_map__fd(b->skel->maps.exec_events), on_exec_event, b, NULL);
+        if (!b->exec_ring) {
+                r = log_error_errno(negative_errno(), "Failed to set up exec ring buffer: %m");
+                goto fail;
+        }
+
+        *ret = TAKE_PTR(b);
+        return 0;
+
+fail:
+        ring_buffer__free(b->gate_ring);
+        hips_bpf__destroy(b->skel);
+        return r;
+}
+
+HipsBpf *hips_bpf_free(HipsBpf *b) {
+        if (!b)
+                return NULL;
+        /* Detach first: from here on nothing new is stopped or reported. */
+        if (b->skel)
+                hips_bpf__detach(b->skel);
+        ring_buffer__free(b->gate_ring);
+        ring_buffer__free(b->exec_ring);
+        hips_bpf__destroy(b->skel);
+        free(b);
+        return NULL;
+}
+
+int hips_bpf_set_mode(HipsBpf *b, enum hips_mode mode) {
+        if (mode > HIPS_MODE_BPF_OFF)
+                return -EINVAL;
+        b->skel->bss->hips_mode = mode;
+        return 0;
+}
+
+int hips_bpf_allowlist_replace(HipsBpf *b, const struct hips_file_id *ids, const struct hips_allow_value *values, size_t n) {
+        int fd = bpf_map__fd(b->skel->maps.kernel_allowlist);
+        struct hips_file_id key, next;
+        bool more;
+        int r;
+
+        if (n > HIPS_MAX_ALLOWLIST)
+                return -E2BIG;
+
+        /* Add the new set first, then drop what is no longer in it, so an
+         * entry that stays is never briefly missing. */
+        for (size_t i = 0; i < n; i++)
+                if (bpf_map_update_elem(fd, &ids[i], &values[i], BPF_ANY) < 0)
+                        return negative_errno();
+
+        more = bpf_map_get_next_key(fd, NULL, &key) == 0;
+        while (more) {
+                bool keep = false;
+
+                more = bpf_map_get_next_key(fd, &key, &next) == 0;
+                for (size_t i = 0; i < n && !keep; i++)
+                        keep = ids[i].dev == key.dev && ids[i].ino == key.ino;
+                if (!keep) {
+                        r = bpf_map_delete_elem(fd, &key);
+                        if (r < 0 && errno != ENOENT)
+                                return negative_errno();
+                }
+                key = next;
+        }
+        return 0;
+}
+
+int hips_bpf_lookup_record(HipsBpf *b, uint32_t tid, struct hips_exec_record *ret) {
+        if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.execs), &tid, ret) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int hips_bpf_mark_judged(HipsBpf *b, uint32_t tid, const struct hips_file_id *id, uint64_t exec_id) {
+        struct hips_judged_key key = { .tid = tid, .dev = id->dev, .ino = id->ino };
+        struct hips_judged_value value = { .exec_id = exec_id };
+
+        if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.judged), &key, &value, BPF_ANY) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int hips_bpf_ring_fd(HipsBpf *b, bool gate) {
+        return ring_buffer__epoll_fd(gate ? b->gate_ring : b->exec_ring);
+}
+
+int hips_bpf_ring_consume(HipsBpf *b, bool gate) {
+        return ring_buffer__consume(gate ? b->gate_ring : b->exec_ring);
+}
+
+int hips_bpf_read_counters(HipsBpf *b, uint64_t ret[_HIPS_CNT_MAX]) {
+        int fd = bpf_map__fd(b->skel->maps.counters);
+        _cleanup_free_ uint64_t *per_cpu = NULL;
+
+        per_cpu = calloc(b->n_cpus, sizeof(uint64_t));
+        if (!per_cpu)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < _HIPS_CNT_MAX; i++) {
+                uint64_t sum = 0;
+
+                if (bpf_map_lookup_elem(fd, &i, per_cpu) < 0)
+                        return negative_errno();
+                for (int c = 0; c < b->n_cpus; c++)
+                        sum += per_cpu[c];
+                ret[i] = sum;
+        }
+        return 0;
+}
+
+uint64_t hips_kernel_dev(uint64_t st_dev) {
+        return ((uint64_t) major(st_dev) << 20) | minor(st_dev);
+}
+
+void hips_bpf_detach(HipsBpf *b) {
+        hips_bpf__detach(b->skel);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's only view of the BPF object: the one file that includes the
+ * generated skeleton is bpf-loader.c. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hips-abi.h"
+
+typedef struct HipsBpf HipsBpf;
+
+/* Called for each ring-buffer event; gate is true for the gate ring buffer
+ * (the process was stopped and must be resumed or killed). */
+typedef void (*hips_exec_event_fn)(void *userdata, const struct hips_exec_event *event, bool gate);
+
+/* Mount tracefs if needed, open, configure, load and attach; the ring
+ * buffers are ready for hips_bpf_ring_fd() afterwards. Logs its own failure
+ * cause (libbpf's messages are routed to the daemon log). */
+int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, void *userdata, HipsBpf **ret);
+HipsBpf *hips_bpf_free(HipsBpf *b);
+
+int hips_bpf_set_mode(HipsBpf *b, enum hips_mode mode);
+
+/* Replace the kernel allowlist map's contents with these identities. */
+int hips_bpf_allowlist_replace(HipsBpf *b, const struct hips_file_id *ids, const struct hips_allow_value *values, size_t n);
+
+/* What the enter probe recorded for thread tid; -ENOENT when nothing. */
+int hips_bpf_lookup_record(HipsBpf *b, uint32_t tid, struct hips_exec_record *ret);
+
+/* Tell the exit probe that the hold layer judged (and allowed) this file for this exec. */
+int hips_bpf_mark_judged(HipsBpf *b, uint32_t tid, const struct hips_file_id *id, uint64_t exec_id);
+
+/* Ring buffers: an epoll fd per buffer, and consume-all. */
+int hips_bpf_ring_fd(HipsBpf *b, bool gate);
+int hips_bpf_ring_consume(HipsBpf *b, bool gate);
+
+/* Sum of the per-CPU counters. */
+int hips_bpf_read_counters(HipsBpf *b, uint64_t ret[_HIPS_CNT_MAX]);
+
+/* Kernel dev_t (MAJOR << 20 | MINOR) of a stat(2) st_dev. */
+uint64_t hips_kernel_dev(uint64_t st_dev);
+
+/* Detach the probes; waits until none is running. Maps stay readable. */
+void hips_bpf_detach(HipsBpf *b);

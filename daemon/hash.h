@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* SHA256 of executed files (libgcrypt), and a bounded cache keyed by file
+ * identity and change stamps, so that an unchanged binary is hashed once. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define SHA256_HEX_SIZE 65   /* 64 hex digits + NUL */
+
+/* Initialise libgcrypt once (version check, no secure memory). Returns 0 or -EIO. */
+int hash_init(void);
+
+/* Hash the whole file behind fd with pread() from offset 0 (the fd's offset is
+ * not used or changed). Returns 0, -EFBIG when the file is larger than
+ * max_bytes (nothing hashed), or a negative errno from reading. */
+int sha256_fd(int fd, uint64_t max_bytes, char ret_hex[SHA256_HEX_SIZE]);
+
+typedef struct FileStamp {
+        uint64_t dev;
+        uint64_t ino;
+        uint64_t size;
+        int64_t mtime_ns;
+        int64_t ctime_ns;
+} FileStamp;
+
+void file_stamp_from_stat(const struct stat *st, FileStamp *ret);
+
+typedef struct HashCache HashCache;
+
+/* n_slots: capacity, rounded up to a power of two; entries are replaced on collision. */
+int hash_cache_new(size_t n_slots, HashCache **ret);
+HashCache *hash_cache_free(HashCache *c);
+bool hash_cache_lookup(HashCache *c, const FileStamp *stamp, char ret_hex[SHA256_HEX_SIZE]);
+void hash_cache_store(HashCache *c, const FileStamp *stamp, const char hex[SHA256_HEX_SIZE]);
+void hash_cache_clear(HashCache *c);
+uint64_t hash_cache_hits(const HashCache *c);
+uint64_t hash_cache_misses(const HashCache *c);
+
+/* Hash through fd with the cache: fstat, lookup, else sha256_fd and store.
+ * *ret_stat gets the fstat result when non-NULL. */
+int hash_cache_sha256_fd(HashCache *c, int fd, uint64_t max_bytes, char ret_hex[SHA256_HEX_SIZE], struct stat *ret_stat);

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's state: one sd-event loop and everything hanging off it. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "bpf-loader.h"
+#include "config.h"
+#include "decision-log.h"
+#include "fanotify-gate.h"
+#include "hash.h"
+
+#define LATENCY_BUCKETS 64           /* log2 buckets of microseconds */
+#define SAME_EXEC_SLOTS 1024         /* per-thread memory of the exec being held */
+
+typedef struct ExecStats {
+        uint64_t events_seen;        /* decisions taken (hold events + stop/after events) */
+        uint64_t allowed;
+        uint64_t blocked;
+        uint64_t hold_decisions;
+        uint64_t stop_decisions;
+        uint64_t after_decisions;
+        uint64_t vanished;           /* processes gone before they were judged */
+        uint64_t latency_hist[LATENCY_BUCKETS];
+} ExecStats;
+
+/* What the hold layer remembers of one thread's exec across its several
+ * fanotify events (the file, then the script or ELF interpreter). */
+typedef struct SameExec {
+        uint32_t tid;
+        uint64_t exec_id;
+        bool allowlisted;            /* an earlier event of this exec matched the allowlist */
+        char rule[128];
+} SameExec;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+
+        char *config_path;
+        char *log_path;
+        HipsConfig *config;
+        HipsMode mode;
+        HipsGate gate_setting;       /* from the config */
+        bool hold_active;            /* the fanotify layer is in use */
+        uint64_t rules_loaded_at_usec;   /* CLOCK_REALTIME */
+        size_t kernel_allowlist_size;    /* identities in force */
+
+        HipsBpf *bpf;
+        FanotifyGate *fanotify;
+        HashCache *hash_cache;
+        DecisionLog *log;
+
+        sd_event_source *gate_ring_source;
+        sd_event_source *exec_ring_source;
+        sd_event_source *sigterm_source;
+        sd_event_source *sigint_source;
+        sd_event_source *sighup_source;
+
+        ExecStats stats;
+        SameExec same_exec[SAME_EXEC_SLOTS];
+        bool shutting_down;
+} Manager;
+
+int manager_new(const char *config_path, const char *log_path, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        manager_free(*m);
+}
+
+/* Take a parsed config into force (first start or reload). On a reload the
+ * caller has already validated it; this cannot fail half-way for rules. */
+int manager_apply_config(Manager *m, HipsConfig *config);
+
+/* Re-read the config file. On any error the running rules stay in force;
+ * problems gets the list. */
+int manager_reload(Manager *m, ConfigProblems *problems);
+
+int manager_set_mode(Manager *m, HipsMode mode);
+
+/* Load BPF, set up the hold layer, sources, signals. */
+int manager_start(Manager *m, bool force_functional);
+
+/* Stop gating: detach, answer every hold, resume or decide every stopped process. */
+void manager_stop(Manager *m);
+
+uint64_t manager_latency_percentile(const Manager *m, double q);
+void manager_status_line(const Manager *m, char *buf, size_t size);

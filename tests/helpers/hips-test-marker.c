@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A program the tests exec under various names: it proves it ran by writing
+ * a marker file. Usage: hips-test-marker [--delay-ms N] MARKER [ARGS...] */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char *argv[]) {
+        int i = 1, fd;
+
+        if (i + 1 < argc && strcmp(argv[i], "--delay-ms") == 0) {
+                long ms = strtol(argv[i + 1], NULL, 10);
+                struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+                nanosleep(&ts, NULL);
+                i += 2;
+        }
+        if (i >= argc) {
+                fprintf(stderr, "usage: %s [--delay-ms N] MARKER [ARGS...]\n", argv[0]);
+                return 2;
+        }
+        fd = open(argv[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                perror(argv[i]);
+                return 1;
+        }
+        (void) write(fd, "ran\n", 4);
+        close(fd);
+        return 0;
+}
