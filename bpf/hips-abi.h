@@ -15,6 +15,7 @@
 #define HIPS_MAX_PENDING_EXECS 16384    /* threads between enter and exit probe */
 #define HIPS_MAX_ALLOWLIST 65536        /* kernel_allowlist identities */
 #define HIPS_MAX_JUDGED 16384           /* hold-layer verdicts waiting for their exit probe */
+#define HIPS_MAX_STOPPED 16384          /* processes the stop layer stopped, not yet decided */
 
 enum hips_mode {
         HIPS_MODE_BPF_SAFE = 0,         /* stop what the hold layer has not judged */
@@ -91,6 +92,14 @@ struct hips_judged_key {
 
 struct hips_judged_value {
         __u64 exec_id;
+};
+
+/* Value of the "stopped" map (key: pid as hipsd sees it). The map is pinned,
+ * so a restarted hipsd finds what its killed predecessor left stopped; and
+ * it tells the signal probe which processes a SIGCONT must not reach unseen. */
+struct hips_stopped_value {
+        __u64 exec_id;
+        __u64 stop_ns;
 };
 
 /* Exit-probe event: a stopped exec to judge (gate ring buffer), or an exec

@@ -25,8 +25,16 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set before load: hipsd's own tgid; it and its children are never gated. */
+/* Set before load: hipsd's own tgid (as getpid() gives it); it and its
+ * children are never gated. */
 const volatile __u32 hips_tgid = 0;
+
+/* hipsd's pid namespace inode when it is not the initial one, else 0. A
+ * hipsd in a container gates only the processes it can see (it could never
+ * resume the others), and every pid it is given is a pid as it sees it. */
+const volatile __u32 hips_pidns_ino = 0;
+
+#define HIPS_MAX_PIDNS_LEVEL 8
 
 /* Changed at run time through the skeleton's mmap()ed .bss: enum hips_mode. */
 volatile __u32 hips_mode = HIPS_MODE_BPF_SAFE;
@@ -55,6 +63,13 @@ struct {
         __type(key, struct hips_judged_key);
         __type(value, struct hips_judged_value);
 } judged SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, HIPS_MAX_STOPPED);
+        __type(key, __u32);
+        __type(value, struct hips_stopped_value);
+} stopped SEC(".maps");
 
 /* Gate events (processes we stopped) and after-the-fact events have separate
  * buffers: a flood of telemetry must never cost a gate event its slot. */
@@ -116,25 +131,68 @@ static __always_inline void count(__u32 which) {
                 *c += 1;
 }
 
-static __always_inline bool is_hipsd(struct task_struct *task, __u32 tgid) {
-        if (hips_tgid == 0)
-                return false;
-        return tgid == hips_tgid || BPF_CORE_READ(task, real_parent, tgid) == hips_tgid;
+/* The number of pid in hipsd's pid namespace; 0 when not visible there. */
+static __always_inline __u32 pid_nr_seen(struct pid *pid) {
+        unsigned int level;
+
+        if (!pid)
+                return 0;
+        level = BPF_CORE_READ(pid, level);
+        for (unsigned int i = 0; i < HIPS_MAX_PIDNS_LEVEL; i++) {
+                struct upid up;
+
+                if (i > level)
+                        break;
+                if (bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[i]) < 0)
+                        return 0;
+                if (BPF_CORE_READ(up.ns, ns.inum) == hips_pidns_ino)
+                        return (__u32) up.nr;
+        }
+        return 0;
+}
+
+/* tid and tgid of current, and the tgid of its parent, as hipsd sees them. */
+struct seen_ids {
+        __u32 tid;
+        __u32 tgid;
+        __u32 ppid;
+};
+
+static __always_inline bool current_ids(struct task_struct *task, struct seen_ids *ids) {
+        struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+
+        if (hips_pidns_ino == 0) {
+                __u64 pid_tgid = bpf_get_current_pid_tgid();
+
+                ids->tid = (__u32) pid_tgid;
+                ids->tgid = pid_tgid >> 32;
+                ids->ppid = BPF_CORE_READ(parent, tgid);
+                return true;
+        }
+        ids->tid = pid_nr_seen(BPF_CORE_READ(task, thread_pid));
+        ids->tgid = pid_nr_seen(BPF_CORE_READ(task, group_leader, thread_pid));
+        ids->ppid = pid_nr_seen(BPF_CORE_READ(parent, group_leader, thread_pid));
+        return ids->tid != 0 && ids->tgid != 0;
+}
+
+static __always_inline bool is_hipsd(const struct seen_ids *ids) {
+        return hips_tgid != 0 && (ids->tgid == hips_tgid || ids->ppid == hips_tgid);
 }
 
 static __always_inline int record_enter(const char *filename, const char *const *argv, __u32 flags) {
         struct task_struct *task = (struct task_struct *) bpf_get_current_task();
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
-        __u32 tid = (__u32) pid_tgid, tgid = pid_tgid >> 32;
         __u32 zero = 0, off = 0, i;
         struct enter_scratch *s;
         struct hips_exec_record *r;
+        struct seen_ids ids;
         __u64 uid_gid;
         long n;
 
         if (hips_mode == HIPS_MODE_BPF_OFF)
                 return 0;
-        if (is_hipsd(task, tgid)) {
+        if (!current_ids(task, &ids))
+                return 0;       /* outside hipsd's pid namespace: not ours to gate */
+        if (is_hipsd(&ids)) {
                 count(HIPS_CNT_SELF);
                 return 0;
         }
@@ -147,8 +205,8 @@ static __always_inline int record_enter(const char *filename, const char *const 
         uid_gid = bpf_get_current_uid_gid();
         r->exec_id = __sync_fetch_and_add(&next_exec_id, 1);
         r->start_ns = bpf_ktime_get_ns();
-        r->tgid = tgid;
-        r->ppid = BPF_CORE_READ(task, real_parent, tgid);
+        r->tgid = ids.tgid;
+        r->ppid = ids.ppid;
         r->uid = (__u32) uid_gid;
         r->gid = uid_gid >> 32;
 
@@ -188,7 +246,7 @@ static __always_inline int record_enter(const char *filename, const char *const 
         r->argc = i;
         r->flags = flags;
 
-        bpf_map_update_elem(&execs, &tid, r, BPF_ANY);
+        bpf_map_update_elem(&execs, &ids.tid, r, BPF_ANY);
         count(HIPS_CNT_ENTERS);
         return 0;
 }
@@ -304,9 +362,8 @@ static __always_inline bool argv_as_judged(const struct hips_exec_record *r, con
 
 static __always_inline int handle_exit(long ret) {
         struct task_struct *task = (struct task_struct *) bpf_get_current_task();
-        __u64 pid_tgid = bpf_get_current_pid_tgid();
-        __u32 tid = (__u32) pid_tgid, tgid = pid_tgid >> 32;
-        struct hips_exec_record *r;
+        struct hips_exec_record *r = NULL;
+        struct seen_ids ids;
         struct hips_allow_value *allow;
         struct hips_judged_value *jv;
         struct hips_exec_event *e;
@@ -319,10 +376,12 @@ static __always_inline int handle_exit(long ret) {
         bool judged_ok = false;
         void *ringbuf;
 
-        r = bpf_map_lookup_elem(&execs, &tid);
+        if (!current_ids(task, &ids))
+                return 0;
+        r = bpf_map_lookup_elem(&execs, &ids.tid);
         if (ret != 0 || mode == HIPS_MODE_BPF_OFF)
                 goto out;
-        if (is_hipsd(task, tgid))
+        if (is_hipsd(&ids))
                 goto out;
 
         count(HIPS_CNT_EXITS_OK);
@@ -354,7 +413,7 @@ static __always_inline int handle_exit(long ret) {
                 count(HIPS_CNT_NO_RECORD);
 
         if (mode == HIPS_MODE_BPF_SAFE && r) {
-                struct hips_judged_key jk = { .tid = tid, .dev = id.dev, .ino = id.ino };
+                struct hips_judged_key jk = { .tid = ids.tid, .dev = id.dev, .ino = id.ino };
 
                 jv = bpf_map_lookup_elem(&judged, &jk);
                 if (jv && jv->exec_id == r->exec_id) {
@@ -381,14 +440,20 @@ static __always_inline int handle_exit(long ret) {
         }
 
         if (mode == HIPS_MODE_BPF_SAFE) {
+                struct hips_stopped_value sv = {
+                        .exec_id = r ? r->exec_id : 0,
+                        .stop_ns = bpf_ktime_get_ns(),
+                };
+
                 bpf_send_signal(SIGSTOP);
+                bpf_map_update_elem(&stopped, &ids.tgid, &sv, BPF_ANY);
                 flags |= HIPS_F_STOPPED;
                 count(HIPS_CNT_STOPS);
         }
 
-        e->pid = tgid;
-        e->tid = tid;
-        e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+        e->pid = ids.tgid;
+        e->tid = ids.tid;
+        e->ppid = ids.ppid;
         e->uid = (__u32) bpf_get_current_uid_gid();
         e->gid = bpf_get_current_uid_gid() >> 32;
         e->dev = id.dev;
@@ -412,7 +477,7 @@ static __always_inline int handle_exit(long ret) {
 
 out:
         if (r)
-                bpf_map_delete_elem(&execs, &tid);
+                bpf_map_delete_elem(&execs, &ids.tid);
         return 0;
 }
 

@@ -19,6 +19,9 @@
 #include "log.h"
 #include "util.h"
 
+/* include/linux/proc_ns.h: the initial pid namespace's fixed inode number. */
+#define PROC_PID_INIT_INO 0xEFFFFFFCU
+
 struct HipsBpf {
         struct hips_bpf *skel;
         struct ring_buffer *gate_ring;
@@ -72,8 +75,18 @@ static int on_exec_event(void *ctx, void *data, size_t size) {
         return on_ring_event(ctx, data, size, false);
 }
 
+/* Our pid namespace's inode, or 0 for the initial namespace. */
+static uint32_t own_pidns(void) {
+        struct stat st;
+
+        if (stat("/proc/self/ns/pid", &st) < 0 || st.st_ino == PROC_PID_INIT_INO)
+                return 0;
+        return (uint32_t) st.st_ino;
+}
+
 int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, void *userdata, HipsBpf **ret) {
         _cleanup_free_ HipsBpf *b = NULL;
+        uint32_t pidns = own_pidns();
         int r;
 
         libbpf_set_print(libbpf_print);
@@ -98,6 +111,9 @@ int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, void *
 
         /* 2. Read-only settings, fixed for the object's lifetime. */
         b->skel->rodata->hips_tgid = (__u32) self;
+        b->skel->rodata->hips_pidns_ino = pidns;
+        if (pidns != 0)
+                log_info("Running in a pid namespace (inode %u): gating only the processes in it.", pidns);
 
         /* 3. Load: verify and create maps. */
         r = hips_bpf__load(b->skel);
@@ -237,4 +253,8 @@ uint64_t hips_kernel_dev(uint64_t st_dev) {
 
 void hips_bpf_detach(HipsBpf *b) {
         hips_bpf__detach(b->skel);
+}
+
+void hips_bpf_forget_stopped(HipsBpf *b, uint32_t pid) {
+        (void) bpf_map_delete_elem(bpf_map__fd(b->skel->maps.stopped), &pid);
 }

@@ -46,3 +46,6 @@ uint64_t hips_kernel_dev(uint64_t st_dev);
 
 /* Detach the probes; waits until none is running. Maps stay readable. */
 void hips_bpf_detach(HipsBpf *b);
+
+/* The stop layer decided this process (or it is gone): drop it from the stopped map. */
+void hips_bpf_forget_stopped(HipsBpf *b, uint32_t pid);

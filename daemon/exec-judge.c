@@ -9,11 +9,58 @@
 #include <unistd.h>
 
 #include "exec-judge.h"
+#include "hash-worker.h"
 #include "log.h"
 #include "manager.h"
 #include "proc.h"
 #include "rules.h"
 #include "util.h"
+
+typedef enum ExecLayer {
+        EXEC_LAYER_HOLD,        /* fanotify: execve() waits for our answer */
+        EXEC_LAYER_STOP,        /* SIGSTOP backstop: resume or kill */
+        EXEC_LAYER_AFTER,       /* functional mode: kill after the fact */
+} ExecLayer;
+
+static const char *const layer_names[] = {
+        [EXEC_LAYER_HOLD] = "hold",
+        [EXEC_LAYER_STOP] = "stop",
+        [EXEC_LAYER_AFTER] = "after",
+};
+
+/* One exec waiting for its verdict: everything the rules and the log need. */
+struct PendingExec {
+        Manager *manager;
+        PendingExec *prev, *next;          /* Manager.pending */
+        ExecLayer layer;
+
+        int hold_fd;                       /* hold: the event's fd, answered in pending_decide() */
+        int exe_fd;                        /* the file that runs (hold: same as hold_fd) */
+        pid_t tid;
+        pid_t pid;
+        pid_t ppid;
+        uid_t uid;
+        uint64_t exec_id;
+        uint64_t start_ns;                 /* CLOCK_MONOTONIC, from the enter probe */
+        bool have_record;
+
+        char *path;
+        char *cmdline;
+        char *parent_cmdline;
+        struct stat st;
+        bool have_stat;
+        struct timespec stat_time;
+        char sha256[SHA256_HEX_SIZE];
+        bool have_sha256;
+        const char *reason;                /* static string or NULL */
+
+        bool check_identity;               /* stop/after: the exit probe saw this file */
+        uint64_t expect_dev;               /* kernel dev_t */
+        uint64_t expect_ino;
+
+        HashJob *job;
+        sd_event_source *deadline;
+};
 
 static uint64_t now_monotonic_ns(void) {
         struct timespec ts;
@@ -22,249 +69,358 @@ static uint64_t now_monotonic_ns(void) {
         return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
 }
 
-static void record_latency(Manager *m, uint64_t latency_us) {
-        unsigned b = 0;
+static void pending_free(PendingExec *p) {
+        Manager *m;
 
-        while (b + 1 < LATENCY_BUCKETS && (1ull << (b + 1)) <= latency_us)
-                b++;
-        m->stats.latency_hist[latency_us == 0 ? 0 : b]++;
-}
-
-/* What hashing gives, for the subject and the log. */
-typedef struct FileFacts {
-        struct stat st;
-        bool have_stat;
-        char sha256[SHA256_HEX_SIZE];
-        bool have_sha256;
-        const char *unhashed_reason;   /* NULL when hashed */
-} FileFacts;
-
-static void file_facts(Manager *m, int fd, FileFacts *f) {
-        int r;
-
-        *f = (FileFacts) {};
-        r = hash_cache_sha256_fd(m->hash_cache, fd, m->config->hash_max_bytes, f->sha256, &f->st);
-        if (r >= 0) {
-                f->have_stat = f->have_sha256 = true;
+        if (!p)
                 return;
-        }
-        f->unhashed_reason = r == -EFBIG ? "unhashed-too-large" : "unhashed-read-error";
-        if (fstat(fd, &f->st) == 0)
-                f->have_stat = true;
+        m = p->manager;
+        if (p->prev)
+                p->prev->next = p->next;
+        else if (m->pending == p)
+                m->pending = p->next;
+        if (p->next)
+                p->next->prev = p->prev;
+        if (m->n_pending > 0)
+                m->n_pending--;
+
+        hash_job_cancel(p->job);
+        sd_event_source_disable_unref(p->deadline);
+        if (p->exe_fd >= 0 && p->exe_fd != p->hold_fd)
+                (void) close(p->exe_fd);
+        if (p->hold_fd >= 0)
+                /* Never leave a hold unanswered, whatever path got us here. */
+                fanotify_gate_answer(m->fanotify, p->hold_fd, m->config->fail_action == FAIL_ACTION_ALLOW);
+        free(p->path);
+        free(p->cmdline);
+        free(p->parent_cmdline);
+        free(p);
 }
 
-static void subject_init(ExecSubject *s, const char *filename, const FileFacts *f,
-                         const char *cmdline, const char *parent_cmdline, uint32_t uid) {
-        *s = (ExecSubject) {
-                .filename = filename,
-                .has_identity = f->have_stat,
-                .dev = f->have_stat ? (uint64_t) f->st.st_dev : 0,
-                .ino = f->have_stat ? (uint64_t) f->st.st_ino : 0,
-                .cmdline = cmdline,
-                .parent_cmdline = parent_cmdline,
-                .sha256 = f->have_sha256 ? f->sha256 : NULL,
-                .uid = uid,
-        };
+static PendingExec *pending_new(Manager *m, ExecLayer layer) {
+        PendingExec *p = calloc(1, sizeof(*p));
+
+        if (!p)
+                return NULL;
+        p->manager = m;
+        p->layer = layer;
+        p->hold_fd = p->exe_fd = -EBADF;
+        p->next = m->pending;
+        if (m->pending)
+                m->pending->prev = p;
+        m->pending = p;
+        m->n_pending++;
+        return p;
 }
 
-static void count_decision(Manager *m, bool allowed, uint64_t latency_us) {
-        m->stats.events_seen++;
-        if (allowed)
-                m->stats.allowed++;
-        else
-                m->stats.blocked++;
-        record_latency(m, latency_us);
+static void emit_decision(Manager *m, const DecisionRecord *r) {
+        decision_log_write(m->log, r);
 }
 
-bool exec_judge_hold(void *userdata, int fd, pid_t tid) {
-        Manager *m = userdata;
-        _cleanup_free_ char *path = NULL, *cmdline = NULL, *parent_cmdline = NULL;
-        struct hips_exec_record rec;
-        char fdpath[64], rule_buf[128];
-        const char *rule = NULL, *reason = NULL;
-        SameExec *same = &m->same_exec[(uint32_t) tid % SAME_EXEC_SLOTS];
-        ProcStatus status;
-        ExecSubject subject;
-        Judgement j;
-        FileFacts facts;
-        bool have_rec, allow;
-        pid_t pid, ppid;
-        uint32_t uid;
-        uint64_t latency_us = 0;
+/* Act on the verdict, log it, and free p. allow_by_rules is the verdict;
+ * from_fail_action says the rules could not be asked (reason says why). */
+static void pending_decide(PendingExec *p) {
+        Manager *m = p->manager;
+        SameExec *same = &m->same_exec[(uint32_t) p->tid % SAME_EXEC_SLOTS];
+        const char *rule = NULL, *action;
+        char rule_buf[128];
+        uint64_t now, latency_us;
+        bool allow;
 
-        have_rec = hips_bpf_lookup_record(m->bpf, (uint32_t) tid, &rec) == 0;
-
-        (void) snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-        if (proc_readlink(fdpath, &path) < 0)
-                path = NULL;
-
-        /* Exactly the bytes that will execute: the kernel's own fd. */
-        file_facts(m, fd, &facts);
-
-        if (have_rec) {
-                pid = (pid_t) rec.tgid;
-                ppid = (pid_t) rec.ppid;
-                uid = rec.uid;
-                (void) cmdline_from_nulsep(rec.args, rec.args_size, &cmdline);
-        } else {
-                /* Not recorded (the exec started before we attached): the
-                 * old image's /proc says who, but not the new argv. */
-                if (proc_read_status(tid, &status) < 0) {
-                        m->stats.vanished++;
-                        return true;    /* nobody left to hold */
-                }
-                pid = tid;
-                ppid = status.ppid;
-                uid = status.uid_real;
-                reason = "no-exec-record";
-        }
-        (void) proc_read_cmdline(ppid, &parent_cmdline);
-
-        subject_init(&subject, path, &facts, cmdline, parent_cmdline, uid);
-
-        if (have_rec && same->tid == (uint32_t) tid && same->exec_id == rec.exec_id && same->allowlisted) {
-                /* The interpreter of an exec the allowlist already let
-                 * through: judging ld.so or /bin/sh on its own would let a
-                 * blocklist rule overrule the allowlist. */
+        if (!p->have_stat) {
+                /* Cannot see the file: the configured fail action decides. */
+                allow = m->config->fail_action == FAIL_ACTION_ALLOW;
+                if (!p->reason)
+                        p->reason = "exe-unreadable";
+        } else if (p->layer == EXEC_LAYER_HOLD && p->have_record && same->tid == (uint32_t) p->tid &&
+                   same->exec_id == p->exec_id && same->allowlisted) {
+                /* The interpreter of an exec the allowlist let through:
+                 * judging ld.so or /bin/sh on its own would let a blocklist
+                 * rule overrule the allowlist. */
                 allow = true;
                 rule = same->rule;
-                reason = "interpreter-of-allowlisted";
+                p->reason = "interpreter-of-allowlisted";
         } else {
+                ExecSubject subject = {
+                        .filename = p->path,
+                        .has_identity = true,
+                        .dev = (uint64_t) p->st.st_dev,
+                        .ino = (uint64_t) p->st.st_ino,
+                        .cmdline = p->cmdline,
+                        .parent_cmdline = p->parent_cmdline,
+                        .sha256 = p->have_sha256 ? p->sha256 : NULL,
+                        .uid = p->uid,
+                };
+                Judgement j;
+
                 rules_judge(m->config->allow, m->config->n_allow, m->config->block, m->config->n_block, &subject, &j);
                 allow = j.verdict == VERDICT_ALLOW;
                 rule = judgement_rule_name(&j, rule_buf, sizeof(rule_buf));
-                if (have_rec && j.list == RULE_LIST_ALLOW) {
-                        *same = (SameExec) { .tid = (uint32_t) tid, .exec_id = rec.exec_id, .allowlisted = true };
+                if (p->layer == EXEC_LAYER_HOLD && p->have_record && j.list == RULE_LIST_ALLOW) {
+                        *same = (SameExec) { .tid = (uint32_t) p->tid, .exec_id = p->exec_id, .allowlisted = true };
                         (void) snprintf(same->rule, sizeof(same->rule), "%s", rule);
                 }
         }
-        if (!reason && facts.unhashed_reason)
-                reason = facts.unhashed_reason;
 
-        if (allow && have_rec && facts.have_stat) {
-                struct hips_file_id id = {
-                        .dev = hips_kernel_dev(facts.st.st_dev),
-                        .ino = facts.st.st_ino,
-                };
-                /* Before FAN_ALLOW: the exit probe must find it. */
-                (void) hips_bpf_mark_judged(m->bpf, (uint32_t) tid, &id, rec.exec_id);
+        switch (p->layer) {
+        case EXEC_LAYER_HOLD:
+                if (allow && p->have_record && p->have_stat) {
+                        struct hips_file_id id = {
+                                .dev = hips_kernel_dev(p->st.st_dev),
+                                .ino = p->st.st_ino,
+                        };
+                        /* Before FAN_ALLOW: the exit probe must find it. */
+                        (void) hips_bpf_mark_judged(m->bpf, (uint32_t) p->tid, &id, p->exec_id);
+                }
+                fanotify_gate_answer(m->fanotify, TAKE_FD(p->hold_fd), allow);
+                if (p->exe_fd == p->hold_fd)
+                        p->exe_fd = -EBADF;
+                action = allow ? "allow" : "block";
+                m->stats.hold_decisions++;
+                break;
+        case EXEC_LAYER_STOP:
+        case EXEC_LAYER_AFTER:
+                if (allow) {
+                        if (p->layer == EXEC_LAYER_STOP && kill(p->pid, SIGCONT) < 0 && errno != ESRCH)
+                                log_error_errno(negative_errno(), "Failed to resume pid %d: %m", p->pid);
+                } else if (kill(p->pid, SIGKILL) < 0 && errno != ESRCH)
+                        log_error_errno(negative_errno(), "Failed to kill pid %d: %m", p->pid);
+                action = allow ? "allow" : "kill";
+                if (p->layer == EXEC_LAYER_STOP) {
+                        m->stats.stop_decisions++;
+                        hips_bpf_forget_stopped(m->bpf, (uint32_t) p->pid);
+                } else
+                        m->stats.after_decisions++;
+                break;
+        default:
+                abort();
         }
 
-        if (have_rec) {
-                uint64_t now = now_monotonic_ns();
-                latency_us = now > rec.start_ns ? (now - rec.start_ns) / 1000 : 0;
-        }
-        count_decision(m, allow, latency_us);
-        m->stats.hold_decisions++;
+        now = now_monotonic_ns();
+        latency_us = p->start_ns && now > p->start_ns ? (now - p->start_ns) / 1000 : 0;
+        manager_count_decision(m, allow, latency_us);
 
-        decision_log_write(m->log, &(DecisionRecord) {
-                .exec_id = have_rec ? rec.exec_id : 0,
-                .pid = pid,
-                .ppid = ppid,
-                .uid = uid,
-                .filename = path,
-                .cmdline = cmdline,
-                .parent_cmdline = parent_cmdline,
-                .sha256 = subject.sha256,
+        emit_decision(m, &(DecisionRecord) {
+                .exec_id = p->exec_id,
+                .pid = p->pid,
+                .ppid = p->ppid,
+                .uid = p->uid,
+                .filename = p->path,
+                .cmdline = p->cmdline,
+                .parent_cmdline = p->parent_cmdline,
+                .sha256 = p->have_sha256 ? p->sha256 : NULL,
                 .mode = hips_mode_to_string(m->mode),
-                .layer = "hold",
+                .layer = layer_names[p->layer],
                 .rule = rule,
-                .action = allow ? "allow" : "block",
-                .reason = reason,
+                .action = action,
+                .reason = p->reason,
                 .latency_us = latency_us,
         });
-        return allow;
+        pending_free(p);
+}
+
+static void on_hash_done(int r, const char *hex, void *userdata) {
+        PendingExec *p = userdata;
+
+        p->job = NULL;
+        if (r == 0) {
+                if (hex != p->sha256)
+                        memcpy(p->sha256, hex, SHA256_HEX_SIZE);
+                p->have_sha256 = true;
+                hash_cache_store_stat(p->manager->hash_cache, &p->st, &p->stat_time, hex);
+        } else if (!p->reason)
+                p->reason = r == -EFBIG ? "unhashed-too-large" : "unhashed-read-error";
+        pending_decide(p);
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        PendingExec *p = userdata;
+        Manager *m = p->manager;
+
+        /* Hashing took too long: the rules cannot be asked in time. */
+        log_warning("No verdict for %s (pid %d) within %u ms: fail action %s.",
+                    p->path ? p->path : "?", p->pid, m->config->decision_timeout_ms,
+                    fail_action_to_string(m->config->fail_action));
+        p->reason = "timeout";
+        p->have_stat = false;   /* decide by fail_action */
+        pending_decide(p);
+        return 0;
+}
+
+/* Hash p->exe_fd: from the cache, inline when small, else in the worker with
+ * a deadline. Decides p unless it is left waiting. */
+static void pending_hash_and_decide(PendingExec *p) {
+        Manager *m = p->manager;
+        uint64_t max = m->config->hash_max_bytes;
+        int r, fd;
+
+        (void) clock_gettime(CLOCK_REALTIME, &p->stat_time);
+        if (fstat(p->exe_fd, &p->st) < 0) {
+                pending_decide(p);
+                return;
+        }
+        p->have_stat = true;
+        if (p->check_identity &&
+            (hips_kernel_dev(p->st.st_dev) != p->expect_dev || p->st.st_ino != p->expect_ino) && !p->reason)
+                /* It exec'd again since (possible only when it ran): judge what runs now. */
+                p->reason = "exe-changed";
+
+        if (hash_cache_lookup_stat(m->hash_cache, &p->st, p->sha256)) {
+                p->have_sha256 = true;
+                pending_decide(p);
+                return;
+        }
+        if ((uint64_t) p->st.st_size > max) {
+                p->reason = "unhashed-too-large";
+                pending_decide(p);
+                return;
+        }
+        if ((uint64_t) p->st.st_size <= HASH_INLINE_MAX_BYTES || m->shutting_down || !m->hash_worker) {
+                r = sha256_fd(p->exe_fd, max, p->sha256);
+                on_hash_done(r, p->sha256, p);
+                return;
+        }
+
+        fd = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0 || hash_worker_submit(m->hash_worker, fd, max, on_hash_done, p, &p->job) < 0) {
+                p->reason = "unhashed-read-error";
+                pending_decide(p);
+                return;
+        }
+        r = sd_event_add_time(m->event, &p->deadline, CLOCK_MONOTONIC,
+                              (p->start_ns ? p->start_ns / 1000 : now_monotonic_ns() / 1000) +
+                              (uint64_t) m->config->decision_timeout_ms * 1000,
+                              1000, on_deadline, p);
+        if (r < 0) {
+                log_error_errno(r, "Failed to arm decision deadline: %m");
+                on_deadline(NULL, 0, p);
+        }
+}
+
+FanotifyAnswer exec_judge_hold(void *userdata, int fd, pid_t tid) {
+        Manager *m = userdata;
+        struct hips_exec_record rec;
+        ProcStatus status;
+        PendingExec *p;
+        char fdpath[64];
+
+        if (m->n_pending >= MANAGER_MAX_PENDING)
+                /* Overload: do not queue without bound; the fail action answers. */
+                return m->config->fail_action == FAIL_ACTION_ALLOW ? FANOTIFY_ALLOW : FANOTIFY_DENY;
+
+        p = pending_new(m, EXEC_LAYER_HOLD);
+        if (!p)
+                return m->config->fail_action == FAIL_ACTION_ALLOW ? FANOTIFY_ALLOW : FANOTIFY_DENY;
+        /* From here p owns fd; pending_free() answers it on every path. */
+        p->hold_fd = p->exe_fd = fd;
+        p->tid = tid;
+
+        if (hips_bpf_lookup_record(m->bpf, (uint32_t) tid, &rec) == 0) {
+                p->have_record = true;
+                p->exec_id = rec.exec_id;
+                p->start_ns = rec.start_ns;
+                p->pid = (pid_t) rec.tgid;
+                p->ppid = (pid_t) rec.ppid;
+                p->uid = rec.uid;
+                (void) cmdline_from_nulsep(rec.args, rec.args_size <= HIPS_ARGS_SIZE ? rec.args_size : HIPS_ARGS_SIZE,
+                                           &p->cmdline);
+        } else if (proc_read_status(tid, &status) == 0) {
+                /* Not recorded (e.g. the exec started before we attached):
+                 * the old image's /proc says who, but not the new argv. */
+                p->pid = tid;
+                p->ppid = status.ppid;
+                p->uid = status.uid_real;
+                p->reason = "no-exec-record";
+        } else {
+                /* Not visible to us (another pid namespace) or gone. */
+                m->stats.vanished++;
+                pending_free(p);        /* answers with the fail action */
+                return FANOTIFY_LATER;
+        }
+
+        (void) snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+        (void) proc_readlink(fdpath, &p->path);
+        (void) proc_read_cmdline(p->ppid, &p->parent_cmdline);
+
+        /* Exactly the bytes that will execute: the kernel's own fd. */
+        pending_hash_and_decide(p);
+        return FANOTIFY_LATER;
 }
 
 void exec_judge_event(void *userdata, const struct hips_exec_event *e, bool gate) {
         Manager *m = userdata;
-        _cleanup_free_ char *path = NULL, *cmdline = NULL, *parent_cmdline = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        bool stopped = e->flags & HIPS_F_STOPPED, allow;
-        const char *rule = NULL, *reason = NULL, *action;
-        char exepath[64], rule_buf[128];
-        ExecSubject subject;
-        FileFacts facts = {};
-        Judgement j;
-        uint64_t now, latency_us;
-        pid_t pid = (pid_t) e->pid;
+        bool stopped = e->flags & HIPS_F_STOPPED;
+        char exepath[64];
+        PendingExec *p;
 
-        (void) cmdline_from_nulsep(e->args, e->args_size <= HIPS_ARGS_SIZE ? e->args_size : HIPS_ARGS_SIZE, &cmdline);
-        (void) proc_read_cmdline((pid_t) e->ppid, &parent_cmdline);
+        (void) gate;    /* HIPS_F_STOPPED says it, whichever buffer brought it */
 
-        (void) snprintf(exepath, sizeof(exepath), "/proc/%u/exe", e->pid);
-        fd = open(exepath, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT) {
-                /* Gone before we could look: nothing to resume or kill. */
-                m->stats.vanished++;
-                decision_log_write(m->log, &(DecisionRecord) {
-                        .exec_id = e->exec_id, .pid = pid, .ppid = (pid_t) e->ppid, .uid = e->uid,
-                        .filename = e->filename, .cmdline = cmdline, .parent_cmdline = parent_cmdline,
-                        .mode = hips_mode_to_string(m->mode), .layer = stopped ? "stop" : "after",
-                        .action = "none", .reason = "process-vanished",
-                });
+        p = pending_new(m, stopped ? EXEC_LAYER_STOP : EXEC_LAYER_AFTER);
+        if (!p) {
+                if (stopped)
+                        (void) kill((pid_t) e->pid, m->config->fail_action == FAIL_ACTION_ALLOW ? SIGCONT : SIGKILL);
                 return;
         }
+        p->pid = (pid_t) e->pid;
+        p->tid = (pid_t) e->tid;
+        p->ppid = (pid_t) e->ppid;
+        p->uid = e->uid;
+        p->exec_id = e->exec_id;
+        p->start_ns = e->start_ns;
+        p->have_record = !(e->flags & HIPS_F_NO_RECORD);
 
-        if (fd >= 0) {
-                (void) proc_readlink(exepath, &path);
-                /* Hash through /proc/PID/exe, never the path string: what runs, not what is there now. */
-                file_facts(m, fd, &facts);
-                if (facts.have_stat &&
-                    (hips_kernel_dev(facts.st.st_dev) != e->dev || facts.st.st_ino != e->ino))
-                        reason = "exe-changed";
+        /* The argv the new image got, read by the exit probe before it ran
+         * one instruction: a process rewriting its own argv later changes nothing. */
+        (void) cmdline_from_nulsep(e->args, e->args_size <= HIPS_ARGS_SIZE ? e->args_size : HIPS_ARGS_SIZE, &p->cmdline);
+        (void) proc_read_cmdline(p->ppid, &p->parent_cmdline);
+
+        if (e->flags & HIPS_F_ARGV_CHANGED)
+                p->reason = "argv-changed-after-hold";
+        else if (e->flags & HIPS_F_NO_RECORD)
+                p->reason = "no-exec-record";
+
+        /* Hash through /proc/PID/exe, never the path string: what runs, not what is there now. */
+        (void) snprintf(exepath, sizeof(exepath), "/proc/%u/exe", e->pid);
+        p->exe_fd = open(exepath, O_RDONLY | O_CLOEXEC);
+        if (p->exe_fd < 0) {
+                if (errno == ENOENT || errno == ESRCH) {
+                        /* Gone before we could look: nothing to resume or kill. */
+                        m->stats.vanished++;
+                        emit_decision(m, &(DecisionRecord) {
+                                .exec_id = e->exec_id, .pid = p->pid, .ppid = p->ppid, .uid = e->uid,
+                                .filename = e->filename, .cmdline = p->cmdline, .parent_cmdline = p->parent_cmdline,
+                                .mode = hips_mode_to_string(m->mode), .layer = layer_names[p->layer],
+                                .action = "none", .reason = "process-vanished",
+                        });
+                        if (stopped)
+                                hips_bpf_forget_stopped(m->bpf, e->pid);
+                        pending_free(p);
+                        return;
+                }
+                pending_decide(p);      /* fail action */
+                return;
         }
+        (void) proc_readlink(exepath, &p->path);
+        if (!p->path)
+                p->path = strdup(e->filename);
 
-        if (fd < 0 || !facts.have_stat) {
-                /* Cannot see the file: the configured fail action decides. */
-                allow = m->config->fail_action == FAIL_ACTION_ALLOW;
-                reason = "exe-unreadable";
-        } else {
-                subject_init(&subject, path, &facts, cmdline, parent_cmdline, e->uid);
-                rules_judge(m->config->allow, m->config->n_allow, m->config->block, m->config->n_block, &subject, &j);
-                allow = j.verdict == VERDICT_ALLOW;
-                rule = judgement_rule_name(&j, rule_buf, sizeof(rule_buf));
-                if (!reason && facts.unhashed_reason)
-                        reason = facts.unhashed_reason;
+        p->check_identity = true;
+        p->expect_dev = e->dev;
+        p->expect_ino = e->ino;
+        pending_hash_and_decide(p);
+}
+
+void exec_judge_flush(Manager *m) {
+        while (m->pending) {
+                PendingExec *p = m->pending;
+
+                if (p->job) {
+                        /* Shutdown: hash right here instead of waiting for the worker. */
+                        hash_job_cancel(p->job);
+                        p->job = NULL;
+                        p->deadline = sd_event_source_disable_unref(p->deadline);
+                        on_hash_done(sha256_fd(p->exe_fd, m->config->hash_max_bytes, p->sha256), p->sha256, p);
+                } else
+                        pending_decide(p);
         }
-        if (!reason && (e->flags & HIPS_F_ARGV_CHANGED))
-                reason = "argv-changed-after-hold";
-        if (!reason && (e->flags & HIPS_F_NO_RECORD))
-                reason = "no-exec-record";
-
-        if (allow) {
-                action = "allow";
-                if (stopped && kill(pid, SIGCONT) < 0 && errno != ESRCH)
-                        log_error_errno(negative_errno(), "Failed to resume pid %d: %m", pid);
-        } else {
-                action = "kill";
-                if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
-                        log_error_errno(negative_errno(), "Failed to kill pid %d: %m", pid);
-        }
-
-        now = now_monotonic_ns();
-        latency_us = now > e->start_ns ? (now - e->start_ns) / 1000 : 0;
-        count_decision(m, allow, latency_us);
-        if (stopped)
-                m->stats.stop_decisions++;
-        else
-                m->stats.after_decisions++;
-
-        decision_log_write(m->log, &(DecisionRecord) {
-                .exec_id = e->exec_id,
-                .pid = pid,
-                .ppid = (pid_t) e->ppid,
-                .uid = e->uid,
-                .filename = path ? path : e->filename,
-                .cmdline = cmdline,
-                .parent_cmdline = parent_cmdline,
-                .sha256 = facts.have_sha256 ? facts.sha256 : NULL,
-                .mode = hips_mode_to_string(m->mode),
-                .layer = stopped ? "stop" : "after",
-                .rule = rule,
-                .action = action,
-                .reason = reason,
-                .latency_us = latency_us,
-        });
-        (void) gate;
 }

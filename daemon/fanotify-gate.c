@@ -89,16 +89,18 @@ static int read_events(FanotifyGate *g) {
                 }
                 if (m->fd < 0)
                         continue;
+                handled++;
                 if (m->mask & FAN_OPEN_EXEC_PERM) {
-                        bool allow = true;
+                        FanotifyAnswer a = FANOTIFY_ALLOW;
 
                         /* Our own process never waits on itself. */
                         if (m->pid != getpid())
-                                allow = g->judge(g->userdata, m->fd, m->pid);
-                        respond(g, m->fd, allow);
+                                a = g->judge(g->userdata, m->fd, m->pid);
+                        if (a == FANOTIFY_LATER)
+                                continue;       /* the judge owns the fd now */
+                        respond(g, m->fd, a == FANOTIFY_ALLOW);
                 }
                 (void) close(m->fd);
-                handled++;
         }
         return handled;
 }
@@ -265,6 +267,12 @@ int fanotify_gate_set_ignored(FanotifyGate *g, char *const *paths, size_t n) {
                         log_warning_errno(r, "Failed to add fanotify ignore mark on %s: %m", paths[i]);
                 }
         return r;
+}
+
+void fanotify_gate_answer(FanotifyGate *g, int fd, bool allow) {
+        if (g)
+                respond(g, fd, allow);
+        (void) close(fd);
 }
 
 void fanotify_gate_drain(FanotifyGate *g) {

@@ -13,9 +13,15 @@
 
 typedef struct FanotifyGate FanotifyGate;
 
+typedef enum FanotifyAnswer {
+        FANOTIFY_ALLOW,
+        FANOTIFY_DENY,
+        FANOTIFY_LATER,         /* the judge took fd and answers with fanotify_gate_answer() */
+} FanotifyAnswer;
+
 /* Judge the file behind fd (opened by the kernel for thread tid's exec).
- * Return true to allow. Must answer promptly: the exec waits. */
-typedef bool (*fanotify_judge_fn)(void *userdata, int fd, pid_t tid);
+ * The exec waits until it is answered: a LATER answer must come on a deadline. */
+typedef FanotifyAnswer (*fanotify_judge_fn)(void *userdata, int fd, pid_t tid);
 
 /* Creates the group and its event sources (the group fd and a mountinfo
  * watch). Returns -EPERM/-ENOSYS/-EINVAL when fanotify permission events are
@@ -35,6 +41,9 @@ size_t fanotify_gate_n_marked(const FanotifyGate *g);
 /* Ignore marks on these files (the kernel allowlist): no event for them
  * until they are modified. Replaces the previous set. */
 int fanotify_gate_set_ignored(FanotifyGate *g, char *const *paths, size_t n);
+
+/* Answer an event the judge kept (FANOTIFY_LATER); closes fd. */
+void fanotify_gate_answer(FanotifyGate *g, int fd, bool allow);
 
 /* Read and answer every event queued now (used on shutdown). */
 void fanotify_gate_drain(FanotifyGate *g);

@@ -93,7 +93,8 @@ static void hex_encode(const uint8_t *digest, size_t n, char *ret) {
 
 /* sha256_fd() with the fstat() already done, so that the cache path does not
  * stat twice. */
-static int sha256_fd_stat(int fd, const struct stat *st, uint64_t max_bytes, char ret_hex[SHA256_HEX_SIZE]) {
+static int sha256_fd_stat(int fd, const struct stat *st, uint64_t max_bytes, const volatile int *cancel,
+                          char ret_hex[SHA256_HEX_SIZE]) {
         _cleanup_(gcry_md_closep) gcry_md_hd_t h = NULL;
         gcry_error_t e;
         uint64_t offset = 0;
@@ -129,6 +130,8 @@ static int sha256_fd_stat(int fd, const struct stat *st, uint64_t max_bytes, cha
                 }
                 if (n == 0)
                         break;
+                if (cancel && *cancel)
+                        return -ECANCELED;
 
                 /* The file may have grown since fstat(): the limit is on
                  * what we hash, not on what fstat() said. */
@@ -152,7 +155,17 @@ int sha256_fd(int fd, uint64_t max_bytes, char ret_hex[SHA256_HEX_SIZE]) {
         if (fstat(fd, &st) < 0)
                 return negative_errno();
 
-        return sha256_fd_stat(fd, &st, max_bytes, ret_hex);
+        return sha256_fd_stat(fd, &st, max_bytes, NULL, ret_hex);
+}
+
+int sha256_fd_cancellable(int fd, uint64_t max_bytes, const volatile int *cancel, char ret_hex[SHA256_HEX_SIZE]) {
+        struct stat st;
+
+        if (fd < 0)
+                return -EBADF;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        return sha256_fd_stat(fd, &st, max_bytes, cancel, ret_hex);
 }
 
 /* In nanoseconds, wrapping instead of overflowing for absurd times (anyone can
@@ -312,7 +325,7 @@ int hash_cache_sha256_fd(HashCache *c, int fd, uint64_t max_bytes, char ret_hex[
                 if (clock_gettime(CLOCK_REALTIME, &now) < 0)
                         return negative_errno();
 
-                r = sha256_fd_stat(fd, &st, max_bytes, hex);
+                r = sha256_fd_stat(fd, &st, max_bytes, NULL, hex);
                 if (r < 0)
                         return r;
 
@@ -326,4 +339,20 @@ int hash_cache_sha256_fd(HashCache *c, int fd, uint64_t max_bytes, char ret_hex[
         if (ret_stat)
                 *ret_stat = st;
         return 0;
+}
+
+bool hash_cache_lookup_stat(HashCache *c, const struct stat *st, char ret_hex[SHA256_HEX_SIZE]) {
+        FileStamp stamp;
+
+        file_stamp_from_stat(st, &stamp);
+        return hash_cache_lookup(c, &stamp, ret_hex);
+}
+
+void hash_cache_store_stat(HashCache *c, const struct stat *st, const struct timespec *stat_time,
+                           const char hex[SHA256_HEX_SIZE]) {
+        FileStamp stamp;
+
+        file_stamp_from_stat(st, &stamp);
+        if (S_ISREG(st->st_mode) && file_stamp_settled(&stamp, stat_time))
+                hash_cache_store(c, &stamp, hex);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define SHA256_HEX_SIZE 65   /* 64 hex digits + NUL */
 
@@ -18,6 +19,10 @@ int hash_init(void);
  * not used or changed). Returns 0, -EFBIG when the file is larger than
  * max_bytes (nothing hashed), or a negative errno from reading. */
 int sha256_fd(int fd, uint64_t max_bytes, char ret_hex[SHA256_HEX_SIZE]);
+
+/* sha256_fd() that gives up with -ECANCELED once *cancel is set (checked
+ * between chunks); for hashing in a worker thread. */
+int sha256_fd_cancellable(int fd, uint64_t max_bytes, const volatile int *cancel, char ret_hex[SHA256_HEX_SIZE]);
 
 typedef struct FileStamp {
         uint64_t dev;
@@ -43,3 +48,10 @@ uint64_t hash_cache_misses(const HashCache *c);
 /* Hash through fd with the cache: fstat, lookup, else sha256_fd and store.
  * *ret_stat gets the fstat result when non-NULL. */
 int hash_cache_sha256_fd(HashCache *c, int fd, uint64_t max_bytes, char ret_hex[SHA256_HEX_SIZE], struct stat *ret_stat);
+
+/* The cache by fstat(2) result, for callers that hash elsewhere (a worker):
+ * stat_time is CLOCK_REALTIME taken right before that fstat(); files changed
+ * less than 2 s before it are not stored (their stamp may not change yet). */
+bool hash_cache_lookup_stat(HashCache *c, const struct stat *st, char ret_hex[SHA256_HEX_SIZE]);
+void hash_cache_store_stat(HashCache *c, const struct stat *st, const struct timespec *stat_time,
+                           const char hex[SHA256_HEX_SIZE]);

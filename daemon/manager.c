@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "exec-judge.h"
+#include "hash-worker.h"
 #include "log.h"
 #include "manager.h"
 #include "util.h"
@@ -51,6 +52,10 @@ int manager_new(const char *config_path, const char *log_path, Manager **ret) {
         r = hash_cache_new(HASH_CACHE_SLOTS, &m->hash_cache);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate hash cache: %m");
+        r = hash_worker_new(m->event, &m->hash_worker);
+        if (r < 0)
+                /* Not fatal: large files are then hashed on the loop. */
+                log_warning_errno(r, "Failed to start hash worker, hashing on the event loop: %m");
 
         r = decision_log_new(m->log_path, &m->log);
         if (r == -ENOMEM)
@@ -71,6 +76,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
+        exec_judge_flush(m);
+        hash_worker_free(m->hash_worker);
         fanotify_gate_free(m->fanotify);
         hips_bpf_free(m->bpf);
         sd_bus_flush_close_unref(m->bus);
@@ -311,6 +318,8 @@ void manager_stop(Manager *m) {
                 (void) hips_bpf_ring_consume(m->bpf, true);
                 (void) hips_bpf_ring_consume(m->bpf, false);
         }
+        /* Execs waiting for a hash: decide them now, hashing inline. */
+        exec_judge_flush(m);
         if (m->fanotify) {
                 /* Answer what is queued; closing the group allows the rest. */
                 (void) fanotify_gate_set_enabled(m->fanotify, false);
@@ -322,20 +331,31 @@ void manager_stop(Manager *m) {
         m->bpf = hips_bpf_free(m->bpf);
 }
 
-uint64_t manager_latency_percentile(const Manager *m, double q) {
-        uint64_t total = 0, seen = 0;
+void manager_count_decision(Manager *m, bool allowed, uint64_t latency_us) {
+        m->stats.events_seen++;
+        if (allowed)
+                m->stats.allowed++;
+        else
+                m->stats.blocked++;
+        m->stats.latency_us[m->stats.n_latency++ % LATENCY_SAMPLES] = latency_us;
+}
 
-        for (unsigned b = 0; b < LATENCY_BUCKETS; b++)
-                total += m->stats.latency_hist[b];
-        if (total == 0)
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+uint64_t manager_latency_percentile(const Manager *m, double q) {
+        uint64_t sorted[LATENCY_SAMPLES];
+        size_t n = m->stats.n_latency < LATENCY_SAMPLES ? m->stats.n_latency : LATENCY_SAMPLES, k;
+
+        if (n == 0)
                 return 0;
-        for (unsigned b = 0; b < LATENCY_BUCKETS; b++) {
-                seen += m->stats.latency_hist[b];
-                if ((double) seen >= q * (double) total)
-                        /* Upper bound of the bucket: [2^b, 2^(b+1)) µs. */
-                        return b == 0 ? 1 : (2ull << b) - 1;
-        }
-        return UINT64_MAX;
+        memcpy(sorted, m->stats.latency_us, n * sizeof(uint64_t));
+        qsort(sorted, n, sizeof(uint64_t), cmp_u64);
+        k = (size_t) (q * (double) (n - 1) + 0.5);
+        return sorted[k < n ? k : n - 1];
 }
 
 void manager_status_line(const Manager *m, char *buf, size_t size) {

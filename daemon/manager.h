@@ -16,7 +16,13 @@
 #include "fanotify-gate.h"
 #include "hash.h"
 
-#define LATENCY_BUCKETS 64           /* log2 buckets of microseconds */
+typedef struct Manager Manager;
+
+#define LATENCY_SAMPLES 4096         /* latest decision latencies kept for percentiles */
+#define MANAGER_MAX_PENDING 4096     /* execs waiting for a verdict; beyond, fail_action answers */
+
+typedef struct PendingExec PendingExec;
+typedef struct HashWorker HashWorker;
 #define SAME_EXEC_SLOTS 1024         /* per-thread memory of the exec being held */
 
 typedef struct ExecStats {
@@ -27,7 +33,8 @@ typedef struct ExecStats {
         uint64_t stop_decisions;
         uint64_t after_decisions;
         uint64_t vanished;           /* processes gone before they were judged */
-        uint64_t latency_hist[LATENCY_BUCKETS];
+        uint64_t latency_us[LATENCY_SAMPLES];   /* ring of the latest decision latencies */
+        uint64_t n_latency;                     /* samples ever taken */
 } ExecStats;
 
 /* What the hold layer remembers of one thread's exec across its several
@@ -39,7 +46,7 @@ typedef struct SameExec {
         char rule[128];
 } SameExec;
 
-typedef struct Manager {
+struct Manager {
         sd_event *event;
         sd_bus *bus;
 
@@ -55,7 +62,11 @@ typedef struct Manager {
         HipsBpf *bpf;
         FanotifyGate *fanotify;
         HashCache *hash_cache;
+        HashWorker *hash_worker;
         DecisionLog *log;
+
+        PendingExec *pending;        /* execs waiting for a hash (exec-judge.c) */
+        unsigned n_pending;
 
         sd_event_source *gate_ring_source;
         sd_event_source *exec_ring_source;
@@ -66,7 +77,7 @@ typedef struct Manager {
         ExecStats stats;
         SameExec same_exec[SAME_EXEC_SLOTS];
         bool shutting_down;
-} Manager;
+};
 
 int manager_new(const char *config_path, const char *log_path, Manager **ret);
 Manager *manager_free(Manager *m);
@@ -90,5 +101,7 @@ int manager_start(Manager *m, bool force_functional);
 /* Stop gating: detach, answer every hold, resume or decide every stopped process. */
 void manager_stop(Manager *m);
 
+void manager_count_decision(Manager *m, bool allowed, uint64_t latency_us);
+/* q in [0, 1], over the latest LATENCY_SAMPLES decisions; 0 when none. */
 uint64_t manager_latency_percentile(const Manager *m, double q);
 void manager_status_line(const Manager *m, char *buf, size_t size);
