@@ -32,6 +32,7 @@ enum hips_exec_flags {
         HIPS_F_NO_RECORD = 1u << 4,            /* the enter probe's record was missing (e.g. a non-leader thread exec'd) */
         HIPS_F_ARGV_CHANGED = 1u << 5,         /* the new image's argv differs from what the enter probe saw */
         HIPS_F_HOLD_JUDGED = 1u << 6,          /* the fanotify hold judged this exec's file */
+        HIPS_F_RECOVERED = 1u << 7,            /* user space only: found stopped by a previous hipsd */
 };
 
 /* Per-CPU counters, index into the "counters" array map. */
@@ -46,6 +47,8 @@ enum hips_counter {
         HIPS_CNT_ARGV_CHANGED,
         HIPS_CNT_NO_RECORD,
         HIPS_CNT_SELF,                  /* hipsd's own execs and its children's, skipped */
+        HIPS_CNT_TAMPER,                /* SIGCONT to a process the gate stopped, by someone else */
+        HIPS_CNT_DROP_KILLS,            /* dropped events whose process was killed (fail_action block) */
         _HIPS_CNT_MAX,
 };
 
@@ -100,6 +103,7 @@ struct hips_judged_value {
 struct hips_stopped_value {
         __u64 exec_id;
         __u64 stop_ns;
+        __u64 start_boottime;           /* task->start_boottime: tells a reused pid apart */
 };
 
 /* Exit-probe event: a stopped exec to judge (gate ring buffer), or an exec
@@ -122,5 +126,17 @@ struct hips_exec_event {
         char args[HIPS_ARGS_SIZE];           /* the new image's argv, from mm->arg_start */
 };
 
+/* Someone other than hipsd sent SIGCONT to a process the stop layer holds. */
+struct hips_tamper_event {
+        __u32 target_pid;               /* the stopped process */
+        __u32 sender_pid;               /* 0 when not visible from hipsd's pid namespace */
+        __u32 sender_uid;
+        __u32 signal;
+        __u64 exec_id;                  /* of the stopped exec */
+        __u64 time_ns;
+        char sender_comm[16];
+};
+
+#define HIPS_TAMPER_RINGBUF_SIZE (256u * 1024u)
 #define HIPS_GATE_RINGBUF_SIZE (4u * 1024u * 1024u)
 #define HIPS_EXEC_RINGBUF_SIZE (4u * 1024u * 1024u)

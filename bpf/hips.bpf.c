@@ -21,7 +21,9 @@
 
 #include "hips-abi.h"
 
+#define SIGKILL 9
 #define SIGSTOP 19
+#define SIGCONT 18
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -38,6 +40,10 @@ const volatile __u32 hips_pidns_ino = 0;
 
 /* Changed at run time through the skeleton's mmap()ed .bss: enum hips_mode. */
 volatile __u32 hips_mode = HIPS_MODE_BPF_SAFE;
+
+/* fail_action "block": an exec whose event cannot be reported (ring buffer
+ * full) is killed instead of running unjudged. */
+volatile __u32 hips_drop_kills = 0;
 
 __u64 next_exec_id = 1;
 
@@ -82,6 +88,11 @@ struct {
         __uint(type, BPF_MAP_TYPE_RINGBUF);
         __uint(max_entries, HIPS_EXEC_RINGBUF_SIZE);
 } exec_events SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_RINGBUF);
+        __uint(max_entries, HIPS_TAMPER_RINGBUF_SIZE);
+} tamper_events SEC(".maps");
 
 struct {
         __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -435,7 +446,12 @@ static __always_inline int handle_exit(long ret) {
         ringbuf = mode == HIPS_MODE_BPF_SAFE ? (void *) &gate_events : (void *) &exec_events;
         e = bpf_ringbuf_reserve(ringbuf, sizeof(*e), 0);
         if (!e) {
+                /* Never stop what nobody will be told about. */
                 count(HIPS_CNT_DROPS);
+                if (hips_drop_kills) {
+                        bpf_send_signal(SIGKILL);
+                        count(HIPS_CNT_DROP_KILLS);
+                }
                 goto out;
         }
 
@@ -443,6 +459,7 @@ static __always_inline int handle_exit(long ret) {
                 struct hips_stopped_value sv = {
                         .exec_id = r ? r->exec_id : 0,
                         .stop_ns = bpf_ktime_get_ns(),
+                        .start_boottime = BPF_CORE_READ(task, group_leader, start_boottime),
                 };
 
                 bpf_send_signal(SIGSTOP);
@@ -489,4 +506,44 @@ int tp_exit_execve(struct trace_event_raw_sys_exit *ctx) {
 SEC("tracepoint/syscalls/sys_exit_execveat")
 int tp_exit_execveat(struct trace_event_raw_sys_exit *ctx) {
         return handle_exit(ctx->ret);
+}
+
+/* Gate tampering: a SIGCONT that reaches a process the stop layer holds,
+ * from anyone but hipsd, would let it run before it is judged. Signals cannot
+ * be refused from here, but hipsd hears of it at once. */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(tp_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result) {
+        struct task_struct *sender = (struct task_struct *) bpf_get_current_task();
+        struct hips_stopped_value *sv;
+        struct hips_tamper_event *t;
+        struct seen_ids ids;
+        __u32 target;
+
+        if (sig != SIGCONT)
+                return 0;
+        target = hips_pidns_ino == 0 ? BPF_CORE_READ(task, tgid) :
+                 pid_nr_seen(BPF_CORE_READ(task, group_leader, thread_pid));
+        if (target == 0)
+                return 0;
+        sv = bpf_map_lookup_elem(&stopped, &target);
+        if (!sv)
+                return 0;
+        if (!current_ids(sender, &ids))
+                ids.tgid = 0;
+        if (hips_tgid != 0 && ids.tgid == hips_tgid)
+                return 0;       /* our own resume */
+
+        count(HIPS_CNT_TAMPER);
+        t = bpf_ringbuf_reserve(&tamper_events, sizeof(*t), 0);
+        if (!t)
+                return 0;
+        t->target_pid = target;
+        t->sender_pid = ids.tgid;
+        t->sender_uid = (__u32) bpf_get_current_uid_gid();
+        t->signal = (__u32) sig;
+        t->exec_id = sv->exec_id;
+        t->time_ns = bpf_ktime_get_ns();
+        bpf_get_current_comm(t->sender_comm, sizeof(t->sender_comm));
+        bpf_ringbuf_submit(t, 0);
+        return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -22,13 +23,16 @@
 /* include/linux/proc_ns.h: the initial pid namespace's fixed inode number. */
 #define PROC_PID_INIT_INO 0xEFFFFFFCU
 
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+
 struct HipsBpf {
         struct hips_bpf *skel;
-        struct ring_buffer *gate_ring;
-        struct ring_buffer *exec_ring;
+        struct ring_buffer *rings[_HIPS_RING_MAX];
         hips_exec_event_fn fn;
+        hips_tamper_event_fn tamper_fn;
         void *userdata;
         int n_cpus;
+        bool pinned;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *format, va_list ap) {
@@ -67,6 +71,26 @@ static int on_ring_event(void *ctx, void *data, size_t size, bool gate) {
         return 0;
 }
 
+static int on_tamper_event(void *ctx, void *data, size_t size) {
+        HipsBpf *b = ctx;
+
+        if (size >= sizeof(struct hips_tamper_event))
+                b->tamper_fn(b->userdata, data);
+        return 0;
+}
+
+/* bpffs for the pinned stopped map; mounted when missing. */
+static int ensure_pin_dir(void) {
+        struct statfs sfs;
+
+        if (statfs("/sys/fs/bpf", &sfs) < 0 || (uint32_t) sfs.f_type != BPF_FS_MAGIC_NUMBER)
+                if (mount("bpf", "/sys/fs/bpf", "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+                        return negative_errno();
+        if (mkdir(HIPS_PIN_DIR, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
 static int on_gate_event(void *ctx, void *data, size_t size) {
         return on_ring_event(ctx, data, size, true);
 }
@@ -84,10 +108,49 @@ static uint32_t own_pidns(void) {
         return (uint32_t) st.st_ino;
 }
 
-int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, void *userdata, HipsBpf **ret) {
+/* Open, set read-only settings, load. With pin, the stopped map is pinned
+ * (or an existing pin reused). */
+static int open_and_load(HipsBpf *b, pid_t self, uint32_t pidns, bool pin) {
+        int r;
+
+        /* 1. Open: parse the embedded object. */
+        b->skel = hips_bpf__open();
+        if (!b->skel)
+                return log_error_errno(negative_errno(), "Failed to open BPF object: %m");
+
+        /* 2. Read-only settings, fixed for the object's lifetime. */
+        b->skel->rodata->hips_tgid = (__u32) self;
+        b->skel->rodata->hips_pidns_ino = pidns;
+        if (pin) {
+                r = bpf_map__set_pin_path(b->skel->maps.stopped, HIPS_PIN_DIR "/stopped");
+                if (r < 0)
+                        return r;
+        }
+
+        /* 3. Load: verify and create maps (or reuse the pinned one). */
+        r = hips_bpf__load(b->skel);
+        if (r < 0) {
+                hips_bpf__destroy(b->skel);
+                b->skel = NULL;
+                return r;
+        }
+        return 0;
+}
+
+int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, hips_tamper_event_fn tamper_fn,
+                  void *userdata, HipsBpf **ret) {
+        static const struct {
+                const char *name;
+                ring_buffer_sample_fn fn;
+        } ring_setup[_HIPS_RING_MAX] = {
+                [HIPS_RING_GATE] = { "gate", on_gate_event },
+                [HIPS_RING_EXEC] = { "exec", on_exec_event },
+                [HIPS_RING_TAMPER] = { "tamper", on_tamper_event },
+        };
         _cleanup_free_ HipsBpf *b = NULL;
         uint32_t pidns = own_pidns();
-        int r;
+        int r, map_fds[_HIPS_RING_MAX];
+        bool pin;
 
         libbpf_set_print(libbpf_print);
 
@@ -99,33 +162,35 @@ int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, void *
         if (!b)
                 return -ENOMEM;
         b->fn = fn;
+        b->tamper_fn = tamper_fn;
         b->userdata = userdata;
         b->n_cpus = libbpf_num_possible_cpus();
         if (b->n_cpus <= 0)
                 return log_error_errno(b->n_cpus < 0 ? b->n_cpus : -EINVAL, "Failed to count possible CPUs: %m");
-
-        /* 1. Open: parse the embedded object. */
-        b->skel = hips_bpf__open();
-        if (!b->skel)
-                return log_error_errno(negative_errno(), "Failed to open BPF object: %m");
-
-        /* 2. Read-only settings, fixed for the object's lifetime. */
-        b->skel->rodata->hips_tgid = (__u32) self;
-        b->skel->rodata->hips_pidns_ino = pidns;
         if (pidns != 0)
                 log_info("Running in a pid namespace (inode %u): gating only the processes in it.", pidns);
 
-        /* 3. Load: verify and create maps. */
-        r = hips_bpf__load(b->skel);
-        if (r < 0) {
-                log_error_errno(r, "Failed to load BPF object: %m");
-                goto fail;
+        r = ensure_pin_dir();
+        pin = r >= 0;
+        if (!pin)
+                log_warning_errno(r, "Cannot use bpffs at /sys/fs/bpf (%m): processes stopped when "
+                                  "hipsd is killed cannot be found by the next instance.");
+
+        r = open_and_load(b, self, pidns, pin);
+        if (r < 0 && pin) {
+                /* A pin from an older, incompatible hipsd: replace it. */
+                log_info_errno(r, "Could not reuse pinned stopped map (%m), replacing it.");
+                (void) unlink(HIPS_PIN_DIR "/stopped");
+                r = open_and_load(b, self, pidns, pin);
         }
+        if (r < 0)
+                return log_error_errno(r, "Failed to load BPF object: %m");
+        b->pinned = pin;
 
         /* 4. Runtime settings live in .bss (an mmap()ed map), set before attach. */
         b->skel->bss->hips_mode = mode;
 
-        /* 5. Attach the probe pairs. */
+        /* 5. Attach the probe pairs and the signal probe. */
         r = hips_bpf__attach(b->skel);
         if (r < 0) {
                 log_error_errno(r, "Failed to attach execve tracepoints: %m");
@@ -133,24 +198,53 @@ int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, void *
         }
 
         /* 6. Ring buffers: one manager each, so the gate buffer can be served first. */
-        b->gate_ring = ring_buffer__new(bpf_map__fd(b->skel->maps.gate_events), on_gate_event, b, NULL);
-        if (!b->gate_ring) {
-                r = log_error_errno(negative_errno(), "Failed to set up gate ring buffer: %m");
-                goto fail;
-        }
-        b->exec_ring = ring_buffer__new(bpf_map__fd(b->skel->maps.exec_events), on_exec_event, b, NULL);
-        if (!b->exec_ring) {
-                r = log_error_errno(negative_errno(), "Failed to set up exec ring buffer: %m");
-                goto fail;
+        map_fds[HIPS_RING_GATE] = bpf_map__fd(b->skel->maps.gate_events);
+        map_fds[HIPS_RING_EXEC] = bpf_map__fd(b->skel->maps.exec_events);
+        map_fds[HIPS_RING_TAMPER] = bpf_map__fd(b->skel->maps.tamper_events);
+        for (unsigned i = 0; i < _HIPS_RING_MAX; i++) {
+                b->rings[i] = ring_buffer__new(map_fds[i], ring_setup[i].fn, b, NULL);
+                if (!b->rings[i]) {
+                        r = log_error_errno(negative_errno(), "Failed to set up %s ring buffer: %m", ring_setup[i].name);
+                        goto fail;
+                }
         }
 
         *ret = TAKE_PTR(b);
         return 0;
 
 fail:
-        ring_buffer__free(b->gate_ring);
+        for (unsigned i = 0; i < _HIPS_RING_MAX; i++)
+                ring_buffer__free(b->rings[i]);
         hips_bpf__destroy(b->skel);
         return r;
+}
+
+bool hips_bpf_stopped_pinned(const HipsBpf *b) {
+        return b->pinned;
+}
+
+int hips_bpf_stopped_foreach(HipsBpf *b, hips_stopped_fn fn, void *userdata) {
+        int fd = bpf_map__fd(b->skel->maps.stopped);
+        uint32_t key, next, *prev = NULL;
+        struct hips_stopped_value v;
+
+        /* Collect first: fn may delete entries, which would break the walk. */
+        uint32_t keys[1024];
+        size_t n = 0;
+
+        while (n < ELEMENTSOF(keys) && bpf_map_get_next_key(fd, prev, &next) == 0) {
+                keys[n++] = next;
+                key = next;
+                prev = &key;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (bpf_map_lookup_elem(fd, &keys[i], &v) == 0)
+                        fn(userdata, keys[i], &v);
+        return (int) n;
+}
+
+void hips_bpf_set_drop_kills(HipsBpf *b, bool kill) {
+        b->skel->bss->hips_drop_kills = kill;
 }
 
 HipsBpf *hips_bpf_free(HipsBpf *b) {
@@ -159,8 +253,8 @@ HipsBpf *hips_bpf_free(HipsBpf *b) {
         /* Detach first: from here on nothing new is stopped or reported. */
         if (b->skel)
                 hips_bpf__detach(b->skel);
-        ring_buffer__free(b->gate_ring);
-        ring_buffer__free(b->exec_ring);
+        for (unsigned i = 0; i < _HIPS_RING_MAX; i++)
+                ring_buffer__free(b->rings[i]);
         hips_bpf__destroy(b->skel);
         free(b);
         return NULL;
@@ -220,12 +314,12 @@ int hips_bpf_mark_judged(HipsBpf *b, uint32_t tid, const struct hips_file_id *id
         return 0;
 }
 
-int hips_bpf_ring_fd(HipsBpf *b, bool gate) {
-        return ring_buffer__epoll_fd(gate ? b->gate_ring : b->exec_ring);
+int hips_bpf_ring_fd(HipsBpf *b, HipsRing ring) {
+        return ring_buffer__epoll_fd(b->rings[ring]);
 }
 
-int hips_bpf_ring_consume(HipsBpf *b, bool gate) {
-        return ring_buffer__consume(gate ? b->gate_ring : b->exec_ring);
+int hips_bpf_ring_consume(HipsBpf *b, HipsRing ring) {
+        return ring_buffer__consume(b->rings[ring]);
 }
 
 int hips_bpf_read_counters(HipsBpf *b, uint64_t ret[_HIPS_CNT_MAX]) {

@@ -17,10 +17,26 @@ typedef struct HipsBpf HipsBpf;
  * (the process was stopped and must be resumed or killed). */
 typedef void (*hips_exec_event_fn)(void *userdata, const struct hips_exec_event *event, bool gate);
 
+/* A SIGCONT from someone else reached a process the stop layer holds. */
+typedef void (*hips_tamper_event_fn)(void *userdata, const struct hips_tamper_event *event);
+
+#define HIPS_PIN_DIR "/sys/fs/bpf/hipsd"
+
 /* Mount tracefs if needed, open, configure, load and attach; the ring
- * buffers are ready for hips_bpf_ring_fd() afterwards. Logs its own failure
- * cause (libbpf's messages are routed to the daemon log). */
-int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, void *userdata, HipsBpf **ret);
+ * buffers are ready for hips_bpf_ring_fd() afterwards. The "stopped" map is
+ * pinned under HIPS_PIN_DIR (bpffs mounted if needed) so that a restarted
+ * hipsd finds what a killed one left stopped; without bpffs it runs unpinned.
+ * Logs its own failure cause (libbpf's messages go to the daemon log). */
+int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, hips_tamper_event_fn tamper_fn,
+                  void *userdata, HipsBpf **ret);
+bool hips_bpf_stopped_pinned(const HipsBpf *b);
+
+/* Every entry of the stopped map (including a previous instance's). */
+typedef void (*hips_stopped_fn)(void *userdata, uint32_t pid, const struct hips_stopped_value *value);
+int hips_bpf_stopped_foreach(HipsBpf *b, hips_stopped_fn fn, void *userdata);
+
+/* fail_action "block": kill what cannot be reported instead of letting it run. */
+void hips_bpf_set_drop_kills(HipsBpf *b, bool kill);
 HipsBpf *hips_bpf_free(HipsBpf *b);
 
 int hips_bpf_set_mode(HipsBpf *b, enum hips_mode mode);
@@ -35,8 +51,14 @@ int hips_bpf_lookup_record(HipsBpf *b, uint32_t tid, struct hips_exec_record *re
 int hips_bpf_mark_judged(HipsBpf *b, uint32_t tid, const struct hips_file_id *id, uint64_t exec_id);
 
 /* Ring buffers: an epoll fd per buffer, and consume-all. */
-int hips_bpf_ring_fd(HipsBpf *b, bool gate);
-int hips_bpf_ring_consume(HipsBpf *b, bool gate);
+typedef enum HipsRing {
+        HIPS_RING_GATE,
+        HIPS_RING_EXEC,
+        HIPS_RING_TAMPER,
+        _HIPS_RING_MAX,
+} HipsRing;
+int hips_bpf_ring_fd(HipsBpf *b, HipsRing ring);
+int hips_bpf_ring_consume(HipsBpf *b, HipsRing ring);
 
 /* Sum of the per-CPU counters. */
 int hips_bpf_read_counters(HipsBpf *b, uint64_t ret[_HIPS_CNT_MAX]);

@@ -115,6 +115,64 @@ int fail_action_from_string(const char *s) {
         return table_from_string(fail_action_table, ELEMENTSOF(fail_action_table), s);
 }
 
+static const char *const tamper_action_table[_TAMPER_ACTION_MAX] = {
+        [TAMPER_ACTION_LOG] = "log",
+        [TAMPER_ACTION_KILL] = "kill",
+};
+
+const char *tamper_action_to_string(TamperAction a) {
+        return table_to_string(tamper_action_table, ELEMENTSOF(tamper_action_table), (int) a);
+}
+
+int tamper_action_from_string(const char *s) {
+        return table_from_string(tamper_action_table, ELEMENTSOF(tamper_action_table), s);
+}
+
+/* What hipsd must never hold or stop: a held journald or dbus-daemon could
+ * wait on the very daemon that must answer it. */
+static const char *const default_critical_processes[] = {
+        "/usr/lib/systemd/systemd",
+        "/usr/lib/systemd/systemd-journald",
+        "/usr/lib/systemd/systemd-udevd",
+        "/usr/lib/systemd/systemd-logind",
+        "/usr/bin/dbus-daemon",
+        "/usr/bin/dbus-broker",
+        "/usr/bin/dbus-broker-launch",
+};
+
+/* Programs that run a script named by their first non-option argument. */
+static const char *const default_interpreters[] = {
+        "/usr/bin/dash",
+        "/usr/bin/bash",
+        "/usr/bin/sh",
+        "/usr/bin/zsh",
+        "/usr/bin/busybox",
+        "/usr/bin/perl",
+        "/usr/bin/python3",
+        "/usr/bin/python3.11",
+        "/usr/bin/ruby",
+        "/usr/bin/node",
+};
+
+static int copy_defaults(const char *const *defaults, size_t n, char ***ret, size_t *ret_n) {
+        char **l = calloc(n, sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                l[i] = strdup(defaults[i]);
+                if (!l[i]) {
+                        for (size_t k = 0; k < i; k++)
+                                free(l[k]);
+                        free(l);
+                        return -ENOMEM;
+                }
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
 /* Problems */
 
 static int problem_addv(ConfigProblems *problems, ProblemSeverity severity, const char *where,
@@ -624,35 +682,35 @@ static int path_compare(const void *items, size_t a, size_t b) {
         return strcmp(paths[a], paths[b]);
 }
 
-static int parse_kernel_allowlist(Parser *p, HipsConfig *c, struct json_object *v) {
+static int parse_path_list(Parser *p, const char *key, struct json_object *v, char ***list, size_t *n_list) {
         _cleanup_free_ size_t *original = NULL;
         size_t n, n_errors = p->n_errors;
         int r;
 
         if (!json_object_is_type(v, json_type_array)) {
-                r = parser_error(p, "kernel_allowlist", "expected an array of absolute paths, got %s",
+                r = parser_error(p, key, "expected an array of absolute paths, got %s",
                                  json_value_type_name(v));
                 return r < 0 ? r : 0;
         }
 
         n = json_object_array_length(v);
         if (n > CONFIG_MAX_KERNEL_ALLOWLIST) {
-                r = parser_error(p, "kernel_allowlist", "too many entries (%zu, maximum %u)",
+                r = parser_error(p, key, "too many entries (%zu, maximum %u)",
                                  n, CONFIG_MAX_KERNEL_ALLOWLIST);
                 return r < 0 ? r : 0;
         }
         if (n == 0)
                 return 1;
 
-        c->kernel_allowlist = calloc(n, sizeof(char *));
-        if (!c->kernel_allowlist)
+        *list = calloc(n, sizeof(char *));
+        if (!*list)
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++) {
                 char where[64], q[QUOTE_MAX];
                 const char *s;
 
-                (void) snprintf(where, sizeof(where), "kernel_allowlist[%zu]", i);
+                (void) snprintf(where, sizeof(where), "%s[%zu]", key, i);
 
                 r = check_string(p, where, json_object_array_get_idx(v, i), "an absolute path", &s);
                 if (r < 0)
@@ -669,33 +727,56 @@ static int parse_kernel_allowlist(Parser *p, HipsConfig *c, struct json_object *
                         continue;
                 }
 
-                r = strdup_to(&c->kernel_allowlist[c->n_kernel_allowlist], s);
+                r = strdup_to(&(*list)[(*n_list)], s);
                 if (r < 0)
                         return r;
-                c->n_kernel_allowlist++;
+                (*n_list)++;
         }
 
         /* With an entry missing, indices would not be the document's. */
         if (p->n_errors != n_errors)
                 return 0;
 
-        r = find_duplicates(c->kernel_allowlist, c->n_kernel_allowlist, path_compare, &original);
+        r = find_duplicates((*list), (*n_list), path_compare, &original);
         if (r < 0)
                 return r;
 
-        for (size_t i = 0; i < c->n_kernel_allowlist; i++) {
+        for (size_t i = 0; i < (*n_list); i++) {
                 char where[64];
 
                 if (original[i] == SIZE_MAX)
                         continue;
 
-                (void) snprintf(where, sizeof(where), "kernel_allowlist[%zu]", i);
-                r = parser_warning(p, where, "duplicate of kernel_allowlist[%zu]", original[i]);
+                (void) snprintf(where, sizeof(where), "%s[%zu]", key, i);
+                r = parser_warning(p, where, "duplicate of %s[%zu]", key, original[i]);
                 if (r < 0)
                         return r;
         }
 
         return 1;
+}
+
+static int parse_kernel_allowlist(Parser *p, HipsConfig *c, struct json_object *v) {
+        return parse_path_list(p, "kernel_allowlist", v, &c->kernel_allowlist, &c->n_kernel_allowlist);
+}
+
+static int parse_critical_processes(Parser *p, HipsConfig *c, struct json_object *v) {
+        c->critical_processes_set = true;
+        return parse_path_list(p, "critical_processes", v, &c->critical_processes, &c->n_critical_processes);
+}
+
+static int parse_interpreters(Parser *p, HipsConfig *c, struct json_object *v) {
+        c->interpreters_set = true;
+        return parse_path_list(p, "interpreters", v, &c->interpreters, &c->n_interpreters);
+}
+
+static int parse_tamper_action(Parser *p, HipsConfig *c, struct json_object *v) {
+        int e, r;
+
+        r = check_enum(p, "tamper_action", v, tamper_action_from_string, "\"log\" or \"kill\"", &e);
+        if (r > 0)
+                c->tamper_action = (TamperAction) e;
+        return r;
 }
 
 typedef enum RuleKey {
@@ -769,6 +850,11 @@ static int parse_rule_key(Parser *p, const char *where, RuleKey k, struct json_o
                 if (r <= 0)
                         return r;
 
+                /* "unhashed" matches a file hipsd could not hash (larger
+                 * than hash_max_bytes, unreadable). */
+                if (streq(s, "unhashed"))
+                        return strdup_to(&rule->sha256, s) < 0 ? -ENOMEM : 1;
+
                 len = strlen(s);
                 for (size_t i = 0; i < len; i++)
                         if (!is_hex_digit(s[i])) {
@@ -776,7 +862,7 @@ static int parse_rule_key(Parser *p, const char *where, RuleKey k, struct json_o
                                 break;
                         }
                 if (len != 64) {
-                        r = parser_error(p, where, "expected a string of 64 hex digits, got %s",
+                        r = parser_error(p, where, "expected a string of 64 hex digits or \"unhashed\", got %s",
                                          quote(s, q, sizeof(q)));
                         return r < 0 ? r : 0;
                 }
@@ -957,6 +1043,9 @@ static const struct {
         { "decision_timeout_ms", parse_decision_timeout_ms },
         { "fail_action",         parse_fail_action         },
         { "hash_max_bytes",      parse_hash_max_bytes      },
+        { "critical_processes",  parse_critical_processes  },
+        { "interpreters",        parse_interpreters        },
+        { "tamper_action",       parse_tamper_action       },
 };
 
 static size_t rule_list_length(struct json_object *root, const char *key) {
@@ -1155,11 +1244,25 @@ int config_parse(const char *text, size_t size, HipsConfig **ret, ConfigProblems
                 .decision_timeout_ms = DEFAULT_DECISION_TIMEOUT_MS,
                 .fail_action = FAIL_ACTION_ALLOW,
                 .hash_max_bytes = DEFAULT_HASH_MAX_BYTES,
+                .tamper_action = TAMPER_ACTION_KILL,
         };
 
         r = parse_document(&p, root, c);
         if (r < 0)
                 return r;
+
+        if (!c->critical_processes_set) {
+                r = copy_defaults(default_critical_processes, ELEMENTSOF(default_critical_processes),
+                                  &c->critical_processes, &c->n_critical_processes);
+                if (r < 0)
+                        return r;
+        }
+        if (!c->interpreters_set) {
+                r = copy_defaults(default_interpreters, ELEMENTSOF(default_interpreters),
+                                  &c->interpreters, &c->n_interpreters);
+                if (r < 0)
+                        return r;
+        }
 
         r = parser_finish(&p);
         if (r < 0)
@@ -1281,6 +1384,12 @@ HipsConfig *config_free(HipsConfig *config) {
         for (size_t i = 0; i < config->n_kernel_allowlist; i++)
                 free(config->kernel_allowlist[i]);
         free(config->kernel_allowlist);
+        for (size_t i = 0; i < config->n_critical_processes; i++)
+                free(config->critical_processes[i]);
+        free(config->critical_processes);
+        for (size_t i = 0; i < config->n_interpreters; i++)
+                free(config->interpreters[i]);
+        free(config->interpreters);
 
         for (size_t i = 0; i < config->n_allow; i++)
                 hips_rule_done(&config->allow[i]);

@@ -30,6 +30,12 @@ typedef enum FailAction {
         _FAIL_ACTION_MAX,
 } FailAction;
 
+typedef enum TamperAction {
+        TAMPER_ACTION_LOG,                 /* log a SIGCONT to a gated process, keep judging it */
+        TAMPER_ACTION_KILL,                /* ... and kill the gated process */
+        _TAMPER_ACTION_MAX,
+} TamperAction;
+
 /* Limits on what input controls. */
 #define CONFIG_MAX_BYTES (64u * 1024u * 1024u)
 #define CONFIG_MAX_RULES 200000u
@@ -50,6 +56,20 @@ typedef struct HipsConfig {
         uint32_t decision_timeout_ms;      /* "decision_timeout_ms", default 2000, 1..60000 */
         FailAction fail_action;            /* "fail_action", default "allow" */
         uint64_t hash_max_bytes;           /* "hash_max_bytes", default 1 GiB; larger files are "unhashed" */
+
+        /* "critical_processes": never held or stopped (fast path like the
+         * kernel allowlist); default: systemd, journald, udevd, logind, dbus. */
+        char **critical_processes;
+        size_t n_critical_processes;
+        bool critical_processes_set;
+
+        /* "interpreters": an exec of one of these with a script file as its
+         * first non-option argument is judged for that script too. */
+        char **interpreters;
+        size_t n_interpreters;
+        bool interpreters_set;
+
+        TamperAction tamper_action;        /* "tamper_action", default "kill" */
 } HipsConfig;
 
 typedef enum ProblemSeverity {
@@ -96,5 +116,7 @@ const char *hips_mode_to_string(HipsMode m);
 int hips_mode_from_string(const char *s);       /* returns HipsMode or -EINVAL */
 const char *hips_gate_to_string(HipsGate g);
 int hips_gate_from_string(const char *s);
+const char *tamper_action_to_string(TamperAction a);
+int tamper_action_from_string(const char *s);
 const char *fail_action_to_string(FailAction a);
 int fail_action_from_string(const char *s);

@@ -15,6 +15,7 @@
 #define HIPS_MESSAGE_EXEC_BLOCKED "5b1e3c0f6a0c4c0e9d7a2b8e4f1c6a02"
 #define HIPS_MESSAGE_MODE_CHANGED "5b1e3c0f6a0c4c0e9d7a2b8e4f1c6a03"
 #define HIPS_MESSAGE_RULES_LOADED "5b1e3c0f6a0c4c0e9d7a2b8e4f1c6a04"
+#define HIPS_MESSAGE_TAMPER       "5b1e3c0f6a0c4c0e9d7a2b8e4f1c6a05"
 
 typedef struct DecisionRecord {
         uint64_t exec_id;              /* one id per execve(); several events of one exec share it */

@@ -45,6 +45,8 @@ struct PendingExec {
         bool have_record;
 
         char *path;
+        char *args;                        /* raw NUL-separated argv (for scripts) */
+        size_t args_size;
         char *cmdline;
         char *parent_cmdline;
         struct stat st;
@@ -92,6 +94,7 @@ static void pending_free(PendingExec *p) {
                 /* Never leave a hold unanswered, whatever path got us here. */
                 fanotify_gate_answer(m->fanotify, p->hold_fd, m->config->fail_action == FAIL_ACTION_ALLOW);
         free(p->path);
+        free(p->args);
         free(p->cmdline);
         free(p->parent_cmdline);
         free(p);
@@ -113,8 +116,88 @@ static PendingExec *pending_new(Manager *m, ExecLayer layer) {
         return p;
 }
 
+static void pending_set_args(PendingExec *p, const char *args, uint32_t size) {
+        if (size > HIPS_ARGS_SIZE)
+                size = HIPS_ARGS_SIZE;
+        (void) cmdline_from_nulsep(args, size, &p->cmdline);
+        p->args = malloc(size + 1);
+        if (p->args) {
+                memcpy(p->args, args, size);
+                p->args[size] = '\0';
+                p->args_size = size;
+        }
+}
+
 static void emit_decision(Manager *m, const DecisionRecord *r) {
         decision_log_write(m->log, r);
+}
+
+/* The first argument of an interpreter that is not an option: the script,
+ * when it names a regular file (relative to the process's cwd). */
+static int open_script(const PendingExec *p, char **ret_path, int *ret_fd) {
+        _cleanup_close_ int cwd = -EBADF, fd = -EBADF;
+        char cwd_path[64], fdpath[64];
+        const char *arg = NULL;
+        struct stat st;
+        size_t i = 0;
+
+        if (!p->args || p->args_size == 0)
+                return -ENOENT;
+        /* Skip argv[0], then options. */
+        i = strnlen(p->args, p->args_size) + 1;
+        while (i < p->args_size) {
+                const char *a = p->args + i;
+                size_t len = strnlen(a, p->args_size - i);
+
+                if (len > 0 && a[0] != '-') {
+                        arg = a;
+                        break;
+                }
+                i += len + 1;
+        }
+        if (!arg || i + strnlen(arg, p->args_size - i) >= p->args_size)
+                return -ENOENT;         /* none, or cut off by truncation */
+
+        (void) snprintf(cwd_path, sizeof(cwd_path), "/proc/%d/cwd", p->layer == EXEC_LAYER_HOLD ? p->tid : p->pid);
+        cwd = open(cwd_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0)
+                return negative_errno();
+        /* O_NONBLOCK: a FIFO named like a script must not hang us. */
+        fd = openat(cwd, arg, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -ENOENT;
+        (void) snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+        if (proc_readlink(fdpath, ret_path) < 0)
+                return -ENOENT;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Judge the script an interpreter was asked to run. True when it is blocked
+ * (*j then says by what). Scripts are small: hashed inline, up to
+ * HASH_INLINE_MAX_BYTES; a larger one is "unhashed". */
+static bool judge_script(PendingExec *p, const ExecSubject *interp, Judgement *j) {
+        Manager *m = p->manager;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char hex[SHA256_HEX_SIZE];
+        struct stat st;
+        bool hashed;
+
+        if (open_script(p, &path, &fd) < 0 || fstat(fd, &st) < 0)
+                return false;
+        hashed = hash_cache_sha256_fd(m->hash_cache, fd, HASH_INLINE_MAX_BYTES, hex, NULL) == 0;
+
+        ExecSubject script = *interp;
+        script.filename = path;
+        script.dev = (uint64_t) st.st_dev;
+        script.ino = (uint64_t) st.st_ino;
+        script.sha256 = hashed ? hex : NULL;
+
+        rules_judge(m->config->allow, m->config->n_allow, m->config->block, m->config->n_block, &script, j);
+        return j->verdict == VERDICT_BLOCK;
 }
 
 /* Act on the verdict, log it, and free p. allow_by_rules is the verdict;
@@ -127,13 +210,15 @@ static void pending_decide(PendingExec *p) {
         uint64_t now, latency_us;
         bool allow;
 
+        bool secondary = p->layer == EXEC_LAYER_HOLD && p->have_record &&
+                         same->tid == (uint32_t) p->tid && same->exec_id == p->exec_id;
+
         if (!p->have_stat) {
                 /* Cannot see the file: the configured fail action decides. */
                 allow = m->config->fail_action == FAIL_ACTION_ALLOW;
                 if (!p->reason)
                         p->reason = "exe-unreadable";
-        } else if (p->layer == EXEC_LAYER_HOLD && p->have_record && same->tid == (uint32_t) p->tid &&
-                   same->exec_id == p->exec_id && same->allowlisted) {
+        } else if (secondary && same->allowlisted) {
                 /* The interpreter of an exec the allowlist let through:
                  * judging ld.so or /bin/sh on its own would let a blocklist
                  * rule overrule the allowlist. */
@@ -156,9 +241,23 @@ static void pending_decide(PendingExec *p) {
                 rules_judge(m->config->allow, m->config->n_allow, m->config->block, m->config->n_block, &subject, &j);
                 allow = j.verdict == VERDICT_ALLOW;
                 rule = judgement_rule_name(&j, rule_buf, sizeof(rule_buf));
-                if (p->layer == EXEC_LAYER_HOLD && p->have_record && j.list == RULE_LIST_ALLOW) {
-                        *same = (SameExec) { .tid = (uint32_t) p->tid, .exec_id = p->exec_id, .allowlisted = true };
-                        (void) snprintf(same->rule, sizeof(same->rule), "%s", rule);
+
+                /* "sh script.sh": the script is what really runs. (For
+                 * "./script.sh" the kernel opens the script for exec and it
+                 * had its own event; its interpreter's event is secondary.) */
+                if (allow && !secondary && manager_is_interpreter(m, &p->st) &&
+                    judge_script(p, &subject, &j)) {
+                        allow = false;
+                        rule = judgement_rule_name(&j, rule_buf, sizeof(rule_buf));
+                        p->reason = "script-blocked";
+                }
+                if (p->layer == EXEC_LAYER_HOLD && p->have_record && !secondary) {
+                        *same = (SameExec) {
+                                .tid = (uint32_t) p->tid,
+                                .exec_id = p->exec_id,
+                                .allowlisted = j.list == RULE_LIST_ALLOW,
+                        };
+                        (void) snprintf(same->rule, sizeof(same->rule), "%s", rule ? rule : "");
                 }
         }
 
@@ -322,8 +421,7 @@ FanotifyAnswer exec_judge_hold(void *userdata, int fd, pid_t tid) {
                 p->pid = (pid_t) rec.tgid;
                 p->ppid = (pid_t) rec.ppid;
                 p->uid = rec.uid;
-                (void) cmdline_from_nulsep(rec.args, rec.args_size <= HIPS_ARGS_SIZE ? rec.args_size : HIPS_ARGS_SIZE,
-                                           &p->cmdline);
+                pending_set_args(p, rec.args, rec.args_size);
         } else if (proc_read_status(tid, &status) == 0) {
                 /* Not recorded (e.g. the exec started before we attached):
                  * the old image's /proc says who, but not the new argv. */
@@ -371,10 +469,12 @@ void exec_judge_event(void *userdata, const struct hips_exec_event *e, bool gate
 
         /* The argv the new image got, read by the exit probe before it ran
          * one instruction: a process rewriting its own argv later changes nothing. */
-        (void) cmdline_from_nulsep(e->args, e->args_size <= HIPS_ARGS_SIZE ? e->args_size : HIPS_ARGS_SIZE, &p->cmdline);
+        pending_set_args(p, e->args, e->args_size);
         (void) proc_read_cmdline(p->ppid, &p->parent_cmdline);
 
-        if (e->flags & HIPS_F_ARGV_CHANGED)
+        if (e->flags & HIPS_F_RECOVERED)
+                p->reason = "recovered-after-restart";
+        else if (e->flags & HIPS_F_ARGV_CHANGED)
                 p->reason = "argv-changed-after-hold";
         else if (e->flags & HIPS_F_NO_RECORD)
                 p->reason = "no-exec-record";
@@ -423,4 +523,30 @@ void exec_judge_flush(Manager *m) {
                 } else
                         pending_decide(p);
         }
+}
+
+void exec_judge_tamper(void *userdata, const struct hips_tamper_event *t) {
+        Manager *m = userdata;
+        char target[16], sender[16], uid[16], comm[sizeof(t->sender_comm) + 1];
+        bool kill_it = m->config->tamper_action == TAMPER_ACTION_KILL;
+
+        memcpy(comm, t->sender_comm, sizeof(t->sender_comm));
+        comm[sizeof(t->sender_comm)] = '\0';
+        (void) snprintf(target, sizeof(target), "%u", t->target_pid);
+        (void) snprintf(sender, sizeof(sender), "%u", t->sender_pid);
+        (void) snprintf(uid, sizeof(uid), "%u", t->sender_uid);
+
+        /* The gated process may already be running: with tamper_action
+         * "kill" it dies now, before its verdict; a block still holds either way. */
+        if (kill_it && kill((pid_t) t->target_pid, SIGKILL) < 0 && errno != ESRCH)
+                log_error_errno(negative_errno(), "Failed to kill tampered pid %u: %m", t->target_pid);
+        m->stats.tampered++;
+
+        log_full(LOG_ALERT, "Gate tampering: %s (pid %u, uid %u) sent SIGCONT to pid %u before its verdict; %s.",
+                 comm, t->sender_pid, t->sender_uid, t->target_pid,
+                 kill_it ? "killed it" : "judging it as usual");
+        decision_log_write_event(m->log, HIPS_MESSAGE_TAMPER, LOG_ALERT, "tamper",
+                                 "SIGCONT to a process held by the gate",
+                                 "target_pid", target, "sender_pid", sender, "sender_uid", uid,
+                                 "sender_comm", comm, "action", kill_it ? "kill" : "log", NULL);
 }

@@ -26,6 +26,9 @@ FanotifyAnswer exec_judge_hold(void *userdata, int fd, pid_t tid);
  * kill (gate), or an exec to judge after the fact. (hips_exec_event_fn.) */
 void exec_judge_event(void *userdata, const struct hips_exec_event *event, bool gate);
 
+/* Someone else resumed a process the stop layer holds (hips_tamper_event_fn). */
+void exec_judge_tamper(void *userdata, const struct hips_tamper_event *event);
+
 /* Decide every exec still waiting, now (shutdown): hash inline, answer holds,
  * resume or kill stopped processes. */
 void exec_judge_flush(Manager *m);

@@ -13,10 +13,20 @@
 #include "exec-judge.h"
 #include "hash-worker.h"
 #include "log.h"
+#include "proc.h"
 #include "manager.h"
 #include "util.h"
 
 #define HASH_CACHE_SLOTS 4096
+
+#define USEC_PER_SEC 1000000ull
+
+static uint64_t now_monotonic_ns(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
 
 static uint64_t now_realtime_usec(void) {
         struct timespec ts;
@@ -71,8 +81,9 @@ int manager_new(const char *config_path, const char *log_path, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        sd_event_source_disable_unref(m->gate_ring_source);
-        sd_event_source_disable_unref(m->exec_ring_source);
+        for (unsigned i = 0; i < _HIPS_RING_MAX; i++)
+                sd_event_source_disable_unref(m->ring_sources[i]);
+        sd_event_source_disable_unref(m->counters_timer);
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
@@ -85,59 +96,128 @@ Manager *manager_free(Manager *m) {
         hash_cache_free(m->hash_cache);
         decision_log_free(m->log);
         config_free(m->config);
+        free(m->interpreters);
         free(m->config_path);
         free(m->log_path);
         free(m);
         return NULL;
 }
 
-/* Resolve the kernel allowlist to file identities and put them in force on
- * both layers. Paths that do not resolve were warned about at parse time. */
-static int apply_kernel_allowlist(Manager *m, const HipsConfig *c) {
-        _cleanup_free_ struct hips_file_id *ids = NULL;
-        _cleanup_free_ struct hips_allow_value *values = NULL;
-        char **resolved = NULL;
-        size_t n = 0;
-        int r = 0;
+/* Resolve paths (following symlinks) to regular files: identities for the
+ * BPF map, real paths for fanotify ignore marks. Missing files are skipped
+ * (warned about at parse time). */
+typedef struct ResolvedFiles {
+        struct hips_file_id *ids;
+        struct hips_allow_value *values;
+        struct stat *st;
+        char **paths;
+        size_t n;
+} ResolvedFiles;
 
-        ids = calloc(c->n_kernel_allowlist + 1, sizeof(*ids));
-        values = calloc(c->n_kernel_allowlist + 1, sizeof(*values));
-        resolved = calloc(c->n_kernel_allowlist + 1, sizeof(char *));
-        if (!ids || !values || !resolved) {
-                free(resolved);
+static void resolved_files_done(ResolvedFiles *f) {
+        for (size_t i = 0; i < f->n; i++)
+                free(f->paths[i]);
+        free(f->ids);
+        free(f->values);
+        free(f->st);
+        free(f->paths);
+        *f = (ResolvedFiles) {};
+}
+
+static int resolve_files(char *const *lists[], const size_t counts[], size_t n_lists, ResolvedFiles *ret) {
+        ResolvedFiles f = {};
+        size_t total = 0;
+
+        for (size_t l = 0; l < n_lists; l++)
+                total += counts[l];
+        f.ids = calloc(total + 1, sizeof(*f.ids));
+        f.values = calloc(total + 1, sizeof(*f.values));
+        f.st = calloc(total + 1, sizeof(*f.st));
+        f.paths = calloc(total + 1, sizeof(char *));
+        if (!f.ids || !f.values || !f.st || !f.paths) {
+                resolved_files_done(&f);
                 return -ENOMEM;
         }
 
-        for (size_t i = 0; i < c->n_kernel_allowlist; i++) {
-                struct stat st;
-                char *real = realpath(c->kernel_allowlist[i], NULL);
+        for (size_t l = 0; l < n_lists; l++)
+                for (size_t i = 0; i < counts[l]; i++) {
+                        struct stat st;
+                        char *real = realpath(lists[l][i], NULL);
+                        bool dup = false;
 
-                if (!real || stat(real, &st) < 0 || !S_ISREG(st.st_mode)) {
-                        free(real);
-                        continue;
+                        if (!real || stat(real, &st) < 0 || !S_ISREG(st.st_mode)) {
+                                free(real);
+                                continue;
+                        }
+                        for (size_t k = 0; k < f.n && !dup; k++)
+                                dup = f.st[k].st_dev == st.st_dev && f.st[k].st_ino == st.st_ino;
+                        if (dup) {
+                                free(real);
+                                continue;
+                        }
+                        f.st[f.n] = st;
+                        f.ids[f.n] = (struct hips_file_id) { .dev = hips_kernel_dev(st.st_dev), .ino = st.st_ino };
+                        f.values[f.n] = (struct hips_allow_value) {
+                                .ctime_sec = st.st_ctim.tv_sec,
+                                .ctime_nsec = (uint32_t) st.st_ctim.tv_nsec,
+                        };
+                        f.paths[f.n++] = real;
                 }
-                ids[n] = (struct hips_file_id) { .dev = hips_kernel_dev(st.st_dev), .ino = st.st_ino };
-                values[n] = (struct hips_allow_value) {
-                        .ctime_sec = st.st_ctim.tv_sec,
-                        .ctime_nsec = (uint32_t) st.st_ctim.tv_nsec,
-                };
-                resolved[n++] = real;
-        }
+
+        *ret = f;
+        return 0;
+}
+
+/* The kernel allowlist and the critical processes share the fast path, in
+ * force on both layers. */
+static int apply_fast_path(Manager *m, const HipsConfig *c) {
+        char *const *lists[] = { c->kernel_allowlist, c->critical_processes };
+        const size_t counts[] = { c->n_kernel_allowlist, c->n_critical_processes };
+        _cleanup_(resolved_files_done) ResolvedFiles f = {};
+        int r = 0;
+
+        r = resolve_files(lists, counts, ELEMENTSOF(lists), &f);
+        if (r < 0)
+                return r;
 
         if (m->bpf) {
-                r = hips_bpf_allowlist_replace(m->bpf, ids, values, n);
+                r = hips_bpf_allowlist_replace(m->bpf, f.ids, f.values, f.n);
                 if (r < 0)
-                        log_error_errno(r, "Failed to update kernel allowlist map: %m");
+                        return log_error_errno(r, "Failed to update kernel allowlist map: %m");
         }
-        if (r >= 0 && m->fanotify)
-                (void) fanotify_gate_set_ignored(m->fanotify, resolved, n);
-        if (r >= 0)
-                m->kernel_allowlist_size = n;
+        if (m->fanotify)
+                (void) fanotify_gate_set_ignored(m->fanotify, f.paths, f.n);
+        m->kernel_allowlist_size = f.n;
+        return 0;
+}
 
-        for (size_t i = 0; i < n; i++)
-                free(resolved[i]);
-        free(resolved);
-        return r;
+/* Interpreters are recognised by file identity, whatever name ran them. */
+static int apply_interpreters(Manager *m, const HipsConfig *c) {
+        char *const *lists[] = { c->interpreters };
+        const size_t counts[] = { c->n_interpreters };
+        _cleanup_(resolved_files_done) ResolvedFiles f = {};
+        FileIdentity *ids;
+        int r;
+
+        r = resolve_files(lists, counts, 1, &f);
+        if (r < 0)
+                return r;
+        ids = calloc(f.n + 1, sizeof(*ids));
+        if (!ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < f.n; i++)
+                ids[i] = (FileIdentity) { .dev = f.st[i].st_dev, .ino = f.st[i].st_ino };
+        free(m->interpreters);
+        m->interpreters = ids;
+        m->n_interpreters = f.n;
+        return 0;
+}
+
+bool manager_is_interpreter(const Manager *m, const struct stat *st) {
+        for (size_t i = 0; i < m->n_interpreters; i++)
+                if (m->interpreters[i].dev == (uint64_t) st->st_dev && m->interpreters[i].ino == (uint64_t) st->st_ino)
+                        return true;
+        return false;
 }
 
 int manager_apply_config(Manager *m, HipsConfig *config) {
@@ -146,9 +226,14 @@ int manager_apply_config(Manager *m, HipsConfig *config) {
         rules_resolve_identities(config->allow, config->n_allow);
         rules_resolve_identities(config->block, config->n_block);
 
-        r = apply_kernel_allowlist(m, config);
+        r = apply_fast_path(m, config);
         if (r < 0)
                 return r;
+        r = apply_interpreters(m, config);
+        if (r < 0)
+                return r;
+        if (m->bpf)
+                hips_bpf_set_drop_kills(m->bpf, config->fail_action == FAIL_ACTION_BLOCK);
 
         config_free(m->config);
         m->config = config;
@@ -219,10 +304,86 @@ int manager_set_mode(Manager *m, HipsMode mode) {
 
 static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
-        bool gate = s == m->gate_ring_source;
 
-        (void) hips_bpf_ring_consume(m->bpf, gate);
+        for (unsigned i = 0; i < _HIPS_RING_MAX; i++)
+                if (s == m->ring_sources[i])
+                        (void) hips_bpf_ring_consume(m->bpf, (HipsRing) i);
         return 0;
+}
+
+/* Once a second: what the kernel side counted that needs saying (drops,
+ * tampering), said once per interval, not per event. */
+static int on_counters_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t c[_HIPS_CNT_MAX];
+
+        if (m->bpf && hips_bpf_read_counters(m->bpf, c) >= 0) {
+                if (c[HIPS_CNT_DROPS] > m->counters[HIPS_CNT_DROPS])
+                        log_warning("%" PRIu64 " exec events dropped (ring buffer full): those execs were %s "
+                                    "without a verdict (%" PRIu64 " in total).",
+                                    c[HIPS_CNT_DROPS] - m->counters[HIPS_CNT_DROPS],
+                                    m->config->fail_action == FAIL_ACTION_BLOCK ? "killed" : "let run",
+                                    c[HIPS_CNT_DROPS]);
+                memcpy(m->counters, c, sizeof(c));
+        }
+        (void) sd_event_source_set_time_relative(s, USEC_PER_SEC);
+        return 0;
+}
+
+/* A killed predecessor may have left processes stopped: decide them. Only
+ * entries from before our own start: newer ones come through the ring. */
+typedef struct RecoverContext {
+        Manager *manager;
+        uint64_t before_ns;
+        unsigned n;
+} RecoverContext;
+
+static void recover_one(void *userdata, uint32_t pid, const struct hips_stopped_value *v) {
+        RecoverContext *ctx = userdata;
+        Manager *m = ctx->manager;
+        _cleanup_free_ char *raw = NULL;
+        struct hips_exec_event *e;
+        ProcStatus status;
+        char path[64];
+        struct stat st;
+        char state;
+        uint64_t start_ticks;
+        long tck = sysconf(_SC_CLK_TCK);
+        int r;
+
+        if (v->stop_ns >= ctx->before_ns)
+                return;
+        r = proc_read_stat_start(pid, &state, &start_ticks);
+        if (r < 0 || (state != 'T' && state != 't') || tck <= 0 ||
+            start_ticks != v->start_boottime / (1000000000ull / (uint64_t) tck) ||
+            proc_read_status((pid_t) pid, &status) < 0) {
+                /* Gone, running again, or a new process with a reused pid. */
+                hips_bpf_forget_stopped(m->bpf, pid);
+                return;
+        }
+
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return;
+        (void) snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+        if (stat(path, &st) == 0) {
+                e->dev = hips_kernel_dev(st.st_dev);
+                e->ino = st.st_ino;
+        }
+        e->pid = e->tid = pid;
+        e->ppid = (uint32_t) status.ppid;
+        e->uid = status.uid_real;
+        e->gid = status.gid_real;
+        e->exec_id = v->exec_id;
+        e->start_ns = v->stop_ns;
+        e->flags = HIPS_F_STOPPED | HIPS_F_RECOVERED;
+        /* It has not run since it was stopped: its cmdline is the exec's. */
+        if (proc_read_cmdline_raw((pid_t) pid, e->args, sizeof(e->args), &e->args_size) < 0)
+                e->args_size = 0;
+        log_notice("Found pid %u stopped by a previous hipsd, deciding it now.", pid);
+        exec_judge_event(m, e, true);
+        free(e);
+        ctx->n++;
 }
 
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -244,12 +405,17 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 int manager_start(Manager *m, bool force_functional) {
+        RecoverContext recover = { .manager = m };
+        uint64_t started_ns;
         int r;
 
         m->mode = force_functional ? HIPS_MODE_FUNCTIONAL : m->config->mode;
         m->gate_setting = m->config->gate;
 
-        r = hips_bpf_load(getpid(), bpf_mode_of(m->mode), exec_judge_event, m, &m->bpf);
+        /* Loaded switched off: nothing is stopped before the allowlist and
+         * the hold layer are in place. */
+        started_ns = now_monotonic_ns();
+        r = hips_bpf_load(getpid(), HIPS_MODE_BPF_OFF, exec_judge_event, exec_judge_tamper, m, &m->bpf);
         if (r < 0)
                 return r;
 
@@ -272,17 +438,38 @@ int manager_start(Manager *m, bool force_functional) {
                         return log_error_errno(r, "Failed to mark filesystems for exec holds: %m");
         }
 
-        r = sd_event_add_io(m->event, &m->gate_ring_source, hips_bpf_ring_fd(m->bpf, true), EPOLLIN, on_ring, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch gate ring buffer: %m");
-        /* A stopped process waits on us: right after fanotify, before anything else. */
-        (void) sd_event_source_set_priority(m->gate_ring_source, SD_EVENT_PRIORITY_IMPORTANT + 1);
-        (void) sd_event_source_set_description(m->gate_ring_source, "gate-ring");
+        for (unsigned i = 0; i < _HIPS_RING_MAX; i++) {
+                static const char *const names[_HIPS_RING_MAX] = {
+                        [HIPS_RING_GATE] = "gate-ring",
+                        [HIPS_RING_EXEC] = "exec-ring",
+                        [HIPS_RING_TAMPER] = "tamper-ring",
+                };
 
-        r = sd_event_add_io(m->event, &m->exec_ring_source, hips_bpf_ring_fd(m->bpf, false), EPOLLIN, on_ring, m);
+                r = sd_event_add_io(m->event, &m->ring_sources[i], hips_bpf_ring_fd(m->bpf, (HipsRing) i),
+                                    EPOLLIN, on_ring, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch %s buffer: %m", names[i]);
+                (void) sd_event_source_set_description(m->ring_sources[i], names[i]);
+        }
+        /* A stopped process waits on us: right after fanotify, before anything else. */
+        (void) sd_event_source_set_priority(m->ring_sources[HIPS_RING_GATE], SD_EVENT_PRIORITY_IMPORTANT + 1);
+        (void) sd_event_source_set_priority(m->ring_sources[HIPS_RING_TAMPER], SD_EVENT_PRIORITY_IMPORTANT);
+
+        r = sd_event_add_time_relative(m->event, &m->counters_timer, CLOCK_MONOTONIC, USEC_PER_SEC, 0,
+                                       on_counters_timer, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch exec ring buffer: %m");
-        (void) sd_event_source_set_description(m->exec_ring_source, "exec-ring");
+                return log_error_errno(r, "Failed to add counters timer: %m");
+        (void) sd_event_source_set_enabled(m->counters_timer, SD_EVENT_ON);
+
+        /* Everything is in place: start gating. */
+        r = hips_bpf_set_mode(m->bpf, bpf_mode_of(m->mode));
+        if (r < 0)
+                return log_error_errno(r, "Failed to switch BPF programs on: %m");
+
+        recover.before_ns = started_ns;
+        (void) hips_bpf_stopped_foreach(m->bpf, recover_one, &recover);
+        if (recover.n > 0)
+                log_notice("Decided %u processes a previous hipsd had left stopped.", recover.n);
 
         r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_terminate, m);
         if (r >= 0)
@@ -315,8 +502,8 @@ void manager_stop(Manager *m) {
                 (void) hips_bpf_set_mode(m->bpf, HIPS_MODE_BPF_OFF);
                 hips_bpf_detach(m->bpf);
                 /* Decide every process the gate stopped (blocked ones are killed). */
-                (void) hips_bpf_ring_consume(m->bpf, true);
-                (void) hips_bpf_ring_consume(m->bpf, false);
+                for (unsigned i = 0; i < _HIPS_RING_MAX; i++)
+                        (void) hips_bpf_ring_consume(m->bpf, (HipsRing) i);
         }
         /* Execs waiting for a hash: decide them now, hashing inline. */
         exec_judge_flush(m);
@@ -326,8 +513,9 @@ void manager_stop(Manager *m) {
                 m->fanotify = fanotify_gate_free(m->fanotify);
                 m->hold_active = false;
         }
-        m->gate_ring_source = sd_event_source_disable_unref(m->gate_ring_source);
-        m->exec_ring_source = sd_event_source_disable_unref(m->exec_ring_source);
+        for (unsigned i = 0; i < _HIPS_RING_MAX; i++)
+                m->ring_sources[i] = sd_event_source_disable_unref(m->ring_sources[i]);
+        m->counters_timer = sd_event_source_disable_unref(m->counters_timer);
         m->bpf = hips_bpf_free(m->bpf);
 }
 

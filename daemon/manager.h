@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <systemd/sd-bus.h>
@@ -22,6 +23,11 @@ typedef struct Manager Manager;
 #define MANAGER_MAX_PENDING 4096     /* execs waiting for a verdict; beyond, fail_action answers */
 
 typedef struct PendingExec PendingExec;
+
+typedef struct FileIdentity {
+        uint64_t dev;                /* st_dev */
+        uint64_t ino;
+} FileIdentity;
 typedef struct HashWorker HashWorker;
 #define SAME_EXEC_SLOTS 1024         /* per-thread memory of the exec being held */
 
@@ -33,6 +39,7 @@ typedef struct ExecStats {
         uint64_t stop_decisions;
         uint64_t after_decisions;
         uint64_t vanished;           /* processes gone before they were judged */
+        uint64_t tampered;           /* SIGCONTs to gated processes by others */
         uint64_t latency_us[LATENCY_SAMPLES];   /* ring of the latest decision latencies */
         uint64_t n_latency;                     /* samples ever taken */
 } ExecStats;
@@ -49,6 +56,9 @@ typedef struct SameExec {
 struct Manager {
         sd_event *event;
         sd_bus *bus;
+        struct BusAuthRequest *bus_auth_requests;  /* root-only calls waiting for the caller's uid (bus.c) */
+        unsigned n_bus_auth_requests;
+        uint64_t bus_signals_dropped;              /* Decision signals the bus did not take */
 
         char *config_path;
         char *log_path;
@@ -57,7 +67,9 @@ struct Manager {
         HipsGate gate_setting;       /* from the config */
         bool hold_active;            /* the fanotify layer is in use */
         uint64_t rules_loaded_at_usec;   /* CLOCK_REALTIME */
-        size_t kernel_allowlist_size;    /* identities in force */
+        size_t kernel_allowlist_size;    /* identities in force (kernel allowlist + critical processes) */
+        FileIdentity *interpreters;
+        size_t n_interpreters;
 
         HipsBpf *bpf;
         FanotifyGate *fanotify;
@@ -68,8 +80,9 @@ struct Manager {
         PendingExec *pending;        /* execs waiting for a hash (exec-judge.c) */
         unsigned n_pending;
 
-        sd_event_source *gate_ring_source;
-        sd_event_source *exec_ring_source;
+        sd_event_source *ring_sources[_HIPS_RING_MAX];
+        sd_event_source *counters_timer;
+        uint64_t counters[_HIPS_CNT_MAX];       /* BPF counters as last read */
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
         sd_event_source *sighup_source;
@@ -101,6 +114,7 @@ int manager_start(Manager *m, bool force_functional);
 /* Stop gating: detach, answer every hold, resume or decide every stopped process. */
 void manager_stop(Manager *m);
 
+bool manager_is_interpreter(const Manager *m, const struct stat *st);
 void manager_count_decision(Manager *m, bool allowed, uint64_t latency_us);
 /* q in [0, 1], over the latest LATENCY_SAMPLES decisions; 0 when none. */
 uint64_t manager_latency_percentile(const Manager *m, double q);

@@ -346,3 +346,72 @@ int proc_readlink(const char *path, char **ret) {
                         size = PROC_READLINK_MAX;
         }
 }
+
+int proc_stat_parse(const char *text, size_t size, char *ret_state, uint64_t *ret_start_ticks) {
+        const char *p = NULL, *end = text + size;
+        uint64_t start = 0;
+        char state;
+
+        for (size_t i = size; i > 0; i--)
+                if (text[i - 1] == ')') {
+                        p = text + i;
+                        break;
+                }
+        if (!p)
+                return -EBADMSG;
+
+        /* ") S ppid ..." : field 3 is the state, field 22 the start time. */
+        p = skip_blanks(p, end);
+        if (p >= end)
+                return -EBADMSG;
+        state = *p++;
+        for (unsigned field = 4; field <= 22; field++) {
+                if (p >= end || !is_blank(*p))
+                        return -EBADMSG;
+                p = skip_blanks(p, end);
+                if (field < 22) {
+                        while (p < end && !is_blank(*p))
+                                p++;
+                        continue;
+                }
+                if (p >= end || !is_digit(*p))
+                        return -EBADMSG;
+                for (; p < end && is_digit(*p); p++) {
+                        if (start > (UINT64_MAX - 9) / 10)
+                                return -EBADMSG;
+                        start = start * 10 + (uint64_t) (*p - '0');
+                }
+        }
+
+        *ret_state = state;
+        *ret_start_ticks = start;
+        return 0;
+}
+
+int proc_read_stat_start(pid_t pid, char *ret_state, uint64_t *ret_start_ticks) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[1024];
+        ssize_t n;
+
+        fd = proc_open(pid, "stat");
+        if (fd < 0)
+                return fd;
+        n = read_upto(fd, buf, sizeof(buf));
+        if (n < 0)
+                return (int) n;
+        return proc_stat_parse(buf, (size_t) n, ret_state, ret_start_ticks);
+}
+
+int proc_read_cmdline_raw(pid_t pid, char *buf, size_t size, uint32_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+
+        fd = proc_open(pid, "cmdline");
+        if (fd < 0)
+                return fd;
+        n = read_upto(fd, buf, size);
+        if (n < 0)
+                return (int) n;
+        *ret_size = (uint32_t) n;
+        return 0;
+}

@@ -33,3 +33,12 @@ int proc_read_cmdline(pid_t pid, char **ret);
 int proc_read_status(pid_t pid, ProcStatus *ret);
 /* readlink /proc/PID/exe or /proc/self/fd/N. */
 int proc_readlink(const char *path, char **ret);
+
+/* /proc/PID/stat: the state letter and the start time (clock ticks after
+ * boot). comm may hold spaces and ')': parsed from the last ')'. Returns 0
+ * or -EBADMSG. */
+int proc_stat_parse(const char *text, size_t size, char *ret_state, uint64_t *ret_start_ticks);
+int proc_read_stat_start(pid_t pid, char *ret_state, uint64_t *ret_start_ticks);
+
+/* /proc/PID/cmdline as the kernel gives it (NUL-separated), into buf. */
+int proc_read_cmdline_raw(pid_t pid, char *buf, size_t size, uint32_t *ret_size);

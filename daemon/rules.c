@@ -60,7 +60,10 @@ bool rule_matches(const HipsRule *rule, const ExecSubject *subject) {
 
         /* The config parser lowercases rule hashes, but a subject's hash may
          * come from elsewhere (a cache, a bus call): do not depend on its case. */
-        if (rule->sha256 && !(subject->sha256 && strcasecmp(rule->sha256, subject->sha256) == 0))
+        if (rule->sha256 && streq(rule->sha256, "unhashed")) {
+                if (subject->sha256)
+                        return false;
+        } else if (rule->sha256 && !(subject->sha256 && strcasecmp(rule->sha256, subject->sha256) == 0))
                 return false;
 
         if (rule->has_uid && rule->uid != subject->uid)

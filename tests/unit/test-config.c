@@ -53,6 +53,37 @@ static void assert_one_error(const char *text, const char *where, const char *wh
         assert_one_error_n(text, strlen(text), where, what);
 }
 
+static void test_safety_keys(void **state) {
+        HipsConfig *c = NULL;
+        ConfigProblems p = {};
+
+        /* Defaults: hipsd's dependencies are critical, common interpreters known, tampering kills. */
+        assert_int_equal(parse("{}", &c, &p), 0);
+        assert_true(c->n_critical_processes > 0);
+        assert_string_equal(c->critical_processes[0], "/usr/lib/systemd/systemd");
+        assert_true(c->n_interpreters > 0);
+        assert_int_equal(c->tamper_action, TAMPER_ACTION_KILL);
+        c = config_free(c);
+
+        assert_int_equal(parse("{\"critical_processes\": [\"/usr/sbin/sshd\"], \"interpreters\": [],"
+                               " \"tamper_action\": \"log\","
+                               " \"blocklist\": [{\"name\": \"big\", \"sha256\": \"unhashed\"}]}", &c, &p), 0);
+        assert_int_equal(c->n_critical_processes, 1);
+        assert_string_equal(c->critical_processes[0], "/usr/sbin/sshd");
+        assert_int_equal(c->n_interpreters, 0);
+        assert_int_equal(c->tamper_action, TAMPER_ACTION_LOG);
+        assert_string_equal(c->block[0].sha256, "unhashed");
+        c = config_free(c);
+        config_problems_done(&p);
+
+        assert_one_error("{\"tamper_action\": \"ignore\"}", "tamper_action",
+                         "expected \"log\" or \"kill\", got \"ignore\"");
+        assert_one_error("{\"critical_processes\": [\"sshd\"]}", "critical_processes[0]",
+                         "expected an absolute path, got \"sshd\"");
+        assert_one_error("{\"interpreters\": \"/usr/bin/bash\"}", "interpreters",
+                         "expected an array of absolute paths, got string");
+}
+
 static void test_full_document(void **state) {
         static const char doc[] =
                 "{\n"
@@ -213,13 +244,13 @@ static void test_single_errors(void **state) {
 
                 /* Bad values. */
                 { "{\"blocklist\":[{\"sha256\":\"" SHA_LOWER "0\"}]}", "blocklist[0].sha256",
-                  "expected a string of 64 hex digits, got \"" SHA_LOWER "0\"" },
+                  "expected a string of 64 hex digits or \"unhashed\", got \"" SHA_LOWER "0\"" },
                 { "{\"blocklist\":[{\"sha256\":\"0123456789abcdef\"}]}", "blocklist[0].sha256",
-                  "expected a string of 64 hex digits, got \"0123456789abcdef\"" },
+                  "expected a string of 64 hex digits or \"unhashed\", got \"0123456789abcdef\"" },
                 { "{\"blocklist\":[{\"sha256\":\"g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}]}",
                   "blocklist[0].sha256",
-                  "expected a string of 64 hex digits, got \"g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"" },
-                { "{\"blocklist\":[{\"sha256\":\"\"}]}", "blocklist[0].sha256", "expected a string of 64 hex digits, got \"\"" },
+                  "expected a string of 64 hex digits or \"unhashed\", got \"g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"" },
+                { "{\"blocklist\":[{\"sha256\":\"\"}]}", "blocklist[0].sha256", "expected a string of 64 hex digits or \"unhashed\", got \"\"" },
                 { "{\"blocklist\":[{\"filename\":\"bin/sh\"}]}", "blocklist[0].filename",
                   "expected an absolute path or a glob starting with '/' or '*', got \"bin/sh\"" },
                 { "{\"blocklist\":[{\"filename\":\"?bin/sh\"}]}", "blocklist[0].filename",
@@ -562,7 +593,7 @@ static void test_multiple_errors(void **state) {
         assert_problem(&p, 1, PROBLEM_ERROR, "allowlist[1].filename",
                        "expected an absolute path or a glob starting with '/' or '*', got \"rel\"");
         assert_problem(&p, 2, PROBLEM_ERROR, "blocklist[0].uid", "expected an integer, got string");
-        assert_problem(&p, 3, PROBLEM_ERROR, "blocklist[1].sha256", "expected a string of 64 hex digits, got \"xyz\"");
+        assert_problem(&p, 3, PROBLEM_ERROR, "blocklist[1].sha256", "expected a string of 64 hex digits or \"unhashed\", got \"xyz\"");
         assert_problem(&p, 4, PROBLEM_ERROR, "blocklist[1]", "unknown key \"bogus\"");
         assert_problem(&p, 5, PROBLEM_ERROR, "blocklist[2]",
                        "rule has no match field (filename, cmdline, parent_cmdline, sha256 or uid)");
@@ -822,6 +853,7 @@ int main(void) {
                 cmocka_unit_test(test_load_file),
                 cmocka_unit_test(test_check_paths),
                 cmocka_unit_test(test_config_free),
+                cmocka_unit_test(test_safety_keys),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,16 @@ static ExecSubject subject_full(void) {
         };
 }
 
+static void test_sha256_unhashed(void **state) {
+        HipsRule r = { .sha256 = (char *) "unhashed" };
+        ExecSubject s = subject_full();
+
+        /* Only a file that could not be hashed matches "unhashed". */
+        assert_false(rule_matches(&r, &s));
+        s.sha256 = NULL;
+        assert_true(rule_matches(&r, &s));
+}
+
 static void test_glob_is_pattern(void **state) {
         assert_false(glob_is_pattern(""));
         assert_false(glob_is_pattern("/usr/bin/curl"));
@@ -581,6 +591,7 @@ static void test_hips_rule_done(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_sha256_unhashed),
                 cmocka_unit_test(test_glob_is_pattern),
                 cmocka_unit_test(test_empty_rule_matches_everything),
                 cmocka_unit_test(test_filename_exact),
