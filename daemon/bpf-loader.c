@@ -110,7 +110,7 @@ static uint32_t own_pidns(void) {
 
 /* Open, set read-only settings, load. With pin, the stopped map is pinned
  * (or an existing pin reused). */
-static int open_and_load(HipsBpf *b, pid_t self, uint32_t pidns, bool pin) {
+static int open_and_load(HipsBpf *b, const HipsBpfOptions *o, uint32_t pidns, bool pin) {
         int r;
 
         /* 1. Open: parse the embedded object. */
@@ -119,8 +119,15 @@ static int open_and_load(HipsBpf *b, pid_t self, uint32_t pidns, bool pin) {
                 return log_error_errno(negative_errno(), "Failed to open BPF object: %m");
 
         /* 2. Read-only settings, fixed for the object's lifetime. */
-        b->skel->rodata->hips_tgid = (__u32) self;
+        b->skel->rodata->hips_tgid = (__u32) o->self;
         b->skel->rodata->hips_pidns_ino = pidns;
+        if (o->ringbuf_size > 0) {
+                r = bpf_map__set_max_entries(b->skel->maps.gate_events, o->ringbuf_size);
+                if (r >= 0)
+                        r = bpf_map__set_max_entries(b->skel->maps.exec_events, o->ringbuf_size);
+                if (r < 0)
+                        return r;
+        }
         if (pin) {
                 r = bpf_map__set_pin_path(b->skel->maps.stopped, HIPS_PIN_DIR "/stopped");
                 if (r < 0)
@@ -137,8 +144,7 @@ static int open_and_load(HipsBpf *b, pid_t self, uint32_t pidns, bool pin) {
         return 0;
 }
 
-int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, hips_tamper_event_fn tamper_fn,
-                  void *userdata, HipsBpf **ret) {
+int hips_bpf_load(const HipsBpfOptions *o, HipsBpf **ret) {
         static const struct {
                 const char *name;
                 ring_buffer_sample_fn fn;
@@ -161,9 +167,9 @@ int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, hips_t
         b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
-        b->fn = fn;
-        b->tamper_fn = tamper_fn;
-        b->userdata = userdata;
+        b->fn = o->exec_fn;
+        b->tamper_fn = o->tamper_fn;
+        b->userdata = o->userdata;
         b->n_cpus = libbpf_num_possible_cpus();
         if (b->n_cpus <= 0)
                 return log_error_errno(b->n_cpus < 0 ? b->n_cpus : -EINVAL, "Failed to count possible CPUs: %m");
@@ -176,19 +182,19 @@ int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, hips_t
                 log_warning_errno(r, "Cannot use bpffs at /sys/fs/bpf (%m): processes stopped when "
                                   "hipsd is killed cannot be found by the next instance.");
 
-        r = open_and_load(b, self, pidns, pin);
+        r = open_and_load(b, o, pidns, pin);
         if (r < 0 && pin) {
                 /* A pin from an older, incompatible hipsd: replace it. */
                 log_info_errno(r, "Could not reuse pinned stopped map (%m), replacing it.");
                 (void) unlink(HIPS_PIN_DIR "/stopped");
-                r = open_and_load(b, self, pidns, pin);
+                r = open_and_load(b, o, pidns, pin);
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to load BPF object: %m");
         b->pinned = pin;
 
         /* 4. Runtime settings live in .bss (an mmap()ed map), set before attach. */
-        b->skel->bss->hips_mode = mode;
+        b->skel->bss->hips_mode = o->mode;
 
         /* 5. Attach the probe pairs and the signal probe. */
         r = hips_bpf__attach(b->skel);

@@ -27,8 +27,16 @@ typedef void (*hips_tamper_event_fn)(void *userdata, const struct hips_tamper_ev
  * pinned under HIPS_PIN_DIR (bpffs mounted if needed) so that a restarted
  * hipsd finds what a killed one left stopped; without bpffs it runs unpinned.
  * Logs its own failure cause (libbpf's messages go to the daemon log). */
-int hips_bpf_load(pid_t self, enum hips_mode mode, hips_exec_event_fn fn, hips_tamper_event_fn tamper_fn,
-                  void *userdata, HipsBpf **ret);
+typedef struct HipsBpfOptions {
+        pid_t self;                     /* hipsd's pid (as getpid() says) */
+        enum hips_mode mode;
+        uint32_t ringbuf_size;          /* gate and exec ring buffers, bytes; 0 = default */
+        hips_exec_event_fn exec_fn;
+        hips_tamper_event_fn tamper_fn;
+        void *userdata;
+} HipsBpfOptions;
+
+int hips_bpf_load(const HipsBpfOptions *options, HipsBpf **ret);
 bool hips_bpf_stopped_pinned(const HipsBpf *b);
 
 /* Every entry of the stopped map (including a previous instance's). */

@@ -358,6 +358,7 @@ static void decision_log_failed(DecisionLog *l, int r, const char *what) {
 
 /* Append json (n bytes, no newline) as one line. */
 static void decision_log_write_line(DecisionLog *l, const char *json, size_t n) {
+        struct stat st;
         const char *p;
         size_t len = 0;
         int r;
@@ -386,6 +387,8 @@ static void decision_log_write_line(DecisionLog *l, const char *json, size_t n) 
          * whoever else appends. Only a short write (a full disk) needs a
          * second one, to finish the line or to learn the error. */
         p = l->line;
+        if (fstat(l->fd, &st) < 0)
+                st.st_size = -1;
         while (len > 0) {
                 ssize_t k = write(l->fd, p, len);
 
@@ -393,7 +396,10 @@ static void decision_log_write_line(DecisionLog *l, const char *json, size_t n) 
                         continue;
                 if (k <= 0) {
                         r = k < 0 ? negative_errno() : -EIO;
-                        if (p != l->line)
+                        /* Take back the part of the line that made it, so
+                         * readers never see half a record. */
+                        if (p != l->line && !(st.st_size >= 0 && S_ISREG(st.st_mode) &&
+                                              ftruncate(l->fd, st.st_size) == 0))
                                 l->need_newline = true;
                         decision_log_failed(l, r, "write");
                         return;

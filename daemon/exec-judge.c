@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+
+#include "bus.h"
 #include "exec-judge.h"
 #include "hash-worker.h"
 #include "log.h"
@@ -130,13 +134,14 @@ static void pending_set_args(PendingExec *p, const char *args, uint32_t size) {
 
 static void emit_decision(Manager *m, const DecisionRecord *r) {
         decision_log_write(m->log, r);
+        bus_emit_decision(m, r);
 }
 
 /* The first argument of an interpreter that is not an option: the script,
  * when it names a regular file (relative to the process's cwd). */
 static int open_script(const PendingExec *p, char **ret_path, int *ret_fd) {
-        _cleanup_close_ int cwd = -EBADF, fd = -EBADF;
-        char cwd_path[64], fdpath[64];
+        _cleanup_close_ int dir = -EBADF, fd = -EBADF;
+        char dir_path[64], fdpath[64];
         const char *arg = NULL;
         struct stat st;
         size_t i = 0;
@@ -158,12 +163,25 @@ static int open_script(const PendingExec *p, char **ret_path, int *ret_fd) {
         if (!arg || i + strnlen(arg, p->args_size - i) >= p->args_size)
                 return -ENOENT;         /* none, or cut off by truncation */
 
-        (void) snprintf(cwd_path, sizeof(cwd_path), "/proc/%d/cwd", p->layer == EXEC_LAYER_HOLD ? p->tid : p->pid);
-        cwd = open(cwd_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (cwd < 0)
+        /* A relative path starts at the process's cwd, an absolute one at
+         * its root: neither need be ours (hipsd's unit has a private /tmp,
+         * the process may be in a container). RESOLVE_IN_ROOT keeps ".."
+         * and absolute symlinks inside that root. */
+        (void) snprintf(dir_path, sizeof(dir_path), "/proc/%d/%s",
+                        p->layer == EXEC_LAYER_HOLD ? p->tid : p->pid, arg[0] == '/' ? "root" : "cwd");
+        dir = open(dir_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
                 return negative_errno();
         /* O_NONBLOCK: a FIFO named like a script must not hang us. */
-        fd = openat(cwd, arg, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (arg[0] == '/') {
+                struct open_how how = {
+                        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                        .resolve = RESOLVE_IN_ROOT,
+                };
+
+                fd = (int) syscall(SYS_openat2, dir, arg, &how, sizeof(how));
+        } else
+                fd = openat(dir, arg, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -271,9 +289,13 @@ static void pending_decide(PendingExec *p) {
                         /* Before FAN_ALLOW: the exit probe must find it. */
                         (void) hips_bpf_mark_judged(m->bpf, (uint32_t) p->tid, &id, p->exec_id);
                 }
-                fanotify_gate_answer(m->fanotify, TAKE_FD(p->hold_fd), allow);
+                /* Before TAKE_FD() clears hold_fd: answering closes the fd, and
+                 * a second close in pending_free() would hit whatever reused
+                 * its number meanwhile (the journal socket, opened lazily by
+                 * the first decision sent there). */
                 if (p->exe_fd == p->hold_fd)
                         p->exe_fd = -EBADF;
+                fanotify_gate_answer(m->fanotify, TAKE_FD(p->hold_fd), allow);
                 action = allow ? "allow" : "block";
                 m->stats.hold_decisions++;
                 break;

@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "hips-abi.h"
 #include "hips-build.h"
 #include "log.h"
 #include "manager.h"
@@ -19,6 +20,7 @@ static const char *arg_config = HIPS_DEFAULT_CONFIG;
 static const char *arg_log_file = HIPS_DEFAULT_LOGFILE;
 static bool arg_functional = false;
 static bool arg_check_config = false;
+static uint32_t arg_ringbuf_size = 0;
 
 static void help(void) {
         printf("Usage: hipsd [OPTIONS]\n\n"
@@ -27,18 +29,22 @@ static void help(void) {
                "  -l --log-file PATH   JSON-lines decision log (default %s)\n"
                "  -f --functional      start in functional mode (judge after the fact, never hold)\n"
                "     --check-config    validate the config, print problems, exit 0 if usable\n"
+               "     --ring-buffer-size BYTES\n"
+               "                       size of each event ring buffer (power of two, >= 4096;\n"
+               "                       default %u); for tuning and overload tests\n"
                "  -h --help            this text\n"
                "     --version         print the version\n",
-               HIPS_DEFAULT_CONFIG, HIPS_DEFAULT_LOGFILE);
+               HIPS_DEFAULT_CONFIG, HIPS_DEFAULT_LOGFILE, HIPS_GATE_RINGBUF_SIZE);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG };
+        enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG, ARG_RINGBUF_SIZE };
         static const struct option options[] = {
                 { "config",       required_argument, NULL, 'c'              },
                 { "log-file",     required_argument, NULL, 'l'              },
                 { "functional",   no_argument,       NULL, 'f'              },
                 { "check-config", no_argument,       NULL, ARG_CHECK_CONFIG },
+                { "ring-buffer-size", required_argument, NULL, ARG_RINGBUF_SIZE },
                 { "help",         no_argument,       NULL, 'h'              },
                 { "version",      no_argument,       NULL, ARG_VERSION      },
                 {}
@@ -59,6 +65,20 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_CHECK_CONFIG:
                         arg_check_config = true;
                         break;
+                case ARG_RINGBUF_SIZE: {
+                        char *end;
+                        unsigned long v;
+
+                        errno = 0;
+                        v = strtoul(optarg, &end, 0);
+                        if (errno != 0 || *end || v < 4096 || v > (1ul << 30) || (v & (v - 1)) != 0) {
+                                fprintf(stderr, "hipsd: --ring-buffer-size: expected a power of two from 4096 to 1 GiB, got '%s'\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        arg_ringbuf_size = (uint32_t) v;
+                        break;
+                }
                 case 'h':
                         help();
                         return 0;
@@ -131,6 +151,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         m->config = config;
+        m->ringbuf_size = arg_ringbuf_size;
 
         r = manager_start(m, arg_functional);
         if (r < 0) {

@@ -10,6 +10,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "bus.h"
 #include "exec-judge.h"
 #include "hash-worker.h"
 #include "log.h"
@@ -267,6 +268,7 @@ int manager_reload(Manager *m, ConfigProblems *problems) {
         }
         log_info("Reloaded %s: %zu allow rules, %zu block rules, %zu kernel allowlist files.",
                  m->config_path, m->config->n_allow, m->config->n_block, m->kernel_allowlist_size);
+        bus_emit_properties_changed(m, "RulesLoadedAt", "AllowRules", "BlockRules", "KernelAllowlistSize", NULL);
 
 done:
         (void) decision_log_reopen(m->log);
@@ -299,6 +301,7 @@ int manager_set_mode(Manager *m, HipsMode mode) {
         decision_log_write_event(m->log, HIPS_MESSAGE_MODE_CHANGED, LOG_NOTICE, "mode",
                                  mode == HIPS_MODE_SAFE ? "Mode changed to safe" : "Mode changed to functional",
                                  "mode", hips_mode_to_string(mode), NULL);
+        bus_emit_properties_changed(m, "Mode", NULL);
         return 0;
 }
 
@@ -415,7 +418,14 @@ int manager_start(Manager *m, bool force_functional) {
         /* Loaded switched off: nothing is stopped before the allowlist and
          * the hold layer are in place. */
         started_ns = now_monotonic_ns();
-        r = hips_bpf_load(getpid(), HIPS_MODE_BPF_OFF, exec_judge_event, exec_judge_tamper, m, &m->bpf);
+        r = hips_bpf_load(&(HipsBpfOptions) {
+                                .self = getpid(),
+                                .mode = HIPS_MODE_BPF_OFF,
+                                .ringbuf_size = m->ringbuf_size,
+                                .exec_fn = exec_judge_event,
+                                .tamper_fn = exec_judge_tamper,
+                                .userdata = m,
+                          }, &m->bpf);
         if (r < 0)
                 return r;
 
@@ -482,6 +492,11 @@ int manager_start(Manager *m, bool force_functional) {
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 log_warning_errno(r, "Failed to enable watchdog: %m");
+
+        /* The control API, once the gate is up; without a bus, gating goes on. */
+        r = bus_setup(m);
+        if (r < 0)
+                return r;
 
         log_info("hipsd started: mode %s, gate %s, %zu filesystems held, %zu kernel allowlist files, %zu allow and %zu block rules.",
                  hips_mode_to_string(m->mode),

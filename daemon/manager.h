@@ -66,6 +66,7 @@ struct Manager {
         HipsMode mode;
         HipsGate gate_setting;       /* from the config */
         bool hold_active;            /* the fanotify layer is in use */
+        uint32_t ringbuf_size;       /* --ring-buffer-size, 0 = built-in default */
         uint64_t rules_loaded_at_usec;   /* CLOCK_REALTIME */
         size_t kernel_allowlist_size;    /* identities in force (kernel allowlist + critical processes) */
         FileIdentity *interpreters;
