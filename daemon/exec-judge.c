@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -549,8 +550,9 @@ void exec_judge_flush(Manager *m) {
 
 void exec_judge_tamper(void *userdata, const struct hips_tamper_event *t) {
         Manager *m = userdata;
-        char target[16], sender[16], uid[16], comm[sizeof(t->sender_comm) + 1];
+        char target[16], sender[16], uid[16], latency[24], comm[sizeof(t->sender_comm) + 1];
         bool kill_it = m->config->tamper_action == TAMPER_ACTION_KILL;
+        uint64_t now;
 
         memcpy(comm, t->sender_comm, sizeof(t->sender_comm));
         comm[sizeof(t->sender_comm)] = '\0';
@@ -562,6 +564,9 @@ void exec_judge_tamper(void *userdata, const struct hips_tamper_event *t) {
          * "kill" it dies now, before its verdict; a block still holds either way. */
         if (kill_it && kill((pid_t) t->target_pid, SIGKILL) < 0 && errno != ESRCH)
                 log_error_errno(negative_errno(), "Failed to kill tampered pid %u: %m", t->target_pid);
+        /* How long the tampered process could run: the race that remains. */
+        now = now_monotonic_ns();
+        (void) snprintf(latency, sizeof(latency), "%" PRIu64, now > t->time_ns ? (uint64_t) (now - t->time_ns) / 1000 : (uint64_t) 0);
         m->stats.tampered++;
 
         log_full(LOG_ALERT, "Gate tampering: %s (pid %u, uid %u) sent SIGCONT to pid %u before its verdict; %s.",
@@ -570,5 +575,6 @@ void exec_judge_tamper(void *userdata, const struct hips_tamper_event *t) {
         decision_log_write_event(m->log, HIPS_MESSAGE_TAMPER, LOG_ALERT, "tamper",
                                  "SIGCONT to a process held by the gate",
                                  "target_pid", target, "sender_pid", sender, "sender_uid", uid,
-                                 "sender_comm", comm, "action", kill_it ? "kill" : "log", NULL);
+                                 "sender_comm", comm, "action", kill_it ? "kill" : "log",
+                                 "latency_us", latency, NULL);
 }

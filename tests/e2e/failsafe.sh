@@ -12,6 +12,8 @@ make_prog blocked-x
 make_prog critical-prog
 make_prog argv-target
 make_prog big-prog
+make_prog toctou "toctou-$RANDOM-$$"
+TOCTOU_SHA=$(sha256_of "$T/bin/toctou")
 # A binary too big to hash within a tight deadline (~200 MiB: hashing takes >100 ms).
 dd if=/dev/zero bs=1M count=200 status=none >> "$T/bin/big-prog"
 printf '#!/bin/sh\ntouch "$1"\n' > "$T/bin/evil-script.sh"
@@ -23,7 +25,7 @@ chmod 755 "$T/bin/good-script.sh"
 
 # While hipsd is stopped on purpose, every exec it would gate waits: the
 # tools the test itself runs meanwhile are on the kernel allowlist.
-TOOLS=$(for t in setpriv ps awk mawk sleep wc head seq grep jq cat touch; do
+TOOLS=$(for t in setpriv ps awk mawk sleep wc head seq grep jq cat touch cp mv; do
         p=$(command -v $t) && printf '"%s",' "$(readlink -f "$p")"; done)
 TOOLS=${TOOLS%,}
 
@@ -38,7 +40,8 @@ config() {  # config GATE [extra json members]
     { "name": "block-critical", "filename": "$T/bin/critical-prog" },
     { "name": "block-evil-argv", "filename": "$T/bin/argv-target", "cmdline": "* --evil*" },
     { "name": "block-script-by-name", "filename": "$T/bin/evil-script.sh" },
-    { "name": "block-script-by-sha", "sha256": "$SCRIPT_SHA" }
+    { "name": "block-script-by-sha", "sha256": "$SCRIPT_SHA" },
+    { "name": "block-toctou", "sha256": "$TOCTOU_SHA" }
   ]${2:-}
 }
 EOC
@@ -76,6 +79,28 @@ kill -CONT "$HIPSD_PID"
 wait $P; PRC=$?
 check "tamper: the tampered process was killed (tamper_action kill, rc $PRC)" test "$PRC" = 137 -a ! -e "$T/markers/tamper"
 check "tamper: logged as tampering" wait_log ".event == \"tamper\" and .target_pid == \"$TARGET\" and .action == \"kill\""
+
+# The race that remains, with hipsd running: a process held while a big file
+# hashes is resumed by its "parent"; how long until hipsd kills it?
+as_user "$T/bin/big-prog" --delay-ms 2000 "$T/markers/race" & P=$!
+for _ in $(seq 1 100); do [ -n "$(stopped_pids)" ] && break; sleep 0.01; done
+kill -CONT $(stopped_pids) 2>/dev/null
+wait $P; PRC=$?
+check "tamper race: the resumed process was killed before it finished (rc $PRC)" test "$PRC" = 137 -a ! -e "$T/markers/race"
+check "tamper race: logged with the time it could run" wait_log '.event == "tamper" and (.latency_us | tonumber) >= 0'
+RACE_US=$(jq -r -s 'map(select(.event == "tamper")) | last | .latency_us' "$LOG")
+echo "tamper race window (SIGCONT to SIGKILL): $RACE_US us"
+
+# --- TOCTOU: swapping the file at the path after the exec does not change what is judged.
+kill -STOP "$HIPSD_PID"
+as_user "$T/bin/toctou" --delay-ms 1000 "$T/markers/toctou" & P=$!
+for _ in $(seq 1 50); do [ -n "$(stopped_pids)" ] && break; sleep 0.1; done
+cp "$T/bin/allowed-b" "$T/bin/toctou.new" && mv -f "$T/bin/toctou.new" "$T/bin/toctou"
+kill -CONT "$HIPSD_PID"
+wait $P; PRC=$?
+check "toctou: hashed what runs (/proc/PID/exe), not what the path names now (rc $PRC)" \
+        test "$PRC" = 137 -a ! -e "$T/markers/toctou"
+check "toctou: logged with the blocked hash" wait_log ".rule == \"block-toctou\" and .sha256 == \"$TOCTOU_SHA\""
 stop_hipsd
 
 # --- Decision deadline: a file too slow to hash gets the fail action; others are not held up.
