@@ -138,5 +138,9 @@ struct hips_tamper_event {
 };
 
 #define HIPS_TAMPER_RINGBUF_SIZE (256u * 1024u)
-#define HIPS_GATE_RINGBUF_SIZE (4u * 1024u * 1024u)
-#define HIPS_EXEC_RINGBUF_SIZE (4u * 1024u * 1024u)
+/* 1 MiB holds over 200 events. The pages are mapped into hipsd twice and
+ * count in its RSS: 4 MiB buffers alone were 16 MiB of it. A gate event's
+ * process waits stopped until it is consumed, so the gate buffer fills only
+ * if hipsd stops reading; overflow never stops a process (see hips.bpf.c). */
+#define HIPS_GATE_RINGBUF_SIZE (1u * 1024u * 1024u)
+#define HIPS_EXEC_RINGBUF_SIZE (1u * 1024u * 1024u)

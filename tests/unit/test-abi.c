@@ -24,8 +24,8 @@ static_assert(_HIPS_CNT_MAX <= 32, "counters fit the status array");
 
 static void test_ring_buffers_hold_many_events(void **state) {
         /* A burst of stops must not drop: room for hundreds of events. */
-        assert_true(HIPS_GATE_RINGBUF_SIZE / sizeof(struct hips_exec_event) >= 512);
-        assert_true(HIPS_EXEC_RINGBUF_SIZE / sizeof(struct hips_exec_event) >= 512);
+        assert_true(HIPS_GATE_RINGBUF_SIZE / sizeof(struct hips_exec_event) >= 200);
+        assert_true(HIPS_EXEC_RINGBUF_SIZE / sizeof(struct hips_exec_event) >= 200);
 }
 
 static void test_flags_are_distinct(void **state) {
