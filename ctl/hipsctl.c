@@ -41,7 +41,21 @@ static const char *arg_cmdline = "";
 static const char *arg_parent_cmdline = "";
 static const char *arg_sha256 = "";
 static const char *arg_uid = NULL;
+static uint32_t arg_uid_value;
 static bool arg_evaluate_options = false;
+static const char *arg_type = NULL;     /* monitor --type */
+
+/* What "monitor --type" takes: "exec" (decisions) and the monitors' event types. */
+static const char *const event_types[] = { "exec", "process", "network", "dns", "file", "privilege" };
+
+/* The monitors as GetStatus() names them ("Monitor<Name>..."), and their config keys. */
+static const struct {
+        const char *status_name;
+        const char *name;
+} status_monitors[] = {
+        { "Lineage", "lineage" }, { "Network", "network" }, { "Dns", "dns" },
+        { "Files", "files" }, { "Privilege", "privilege" },
+};
 
 static void json_object_putp(struct json_object **o) {
         json_object_put(*o);
@@ -61,7 +75,9 @@ static void help(void) {
                "           [--cmdline ARGS] [--parent-cmdline ARGS] [--sha256 HEX] [--uid UID]\n"
                "                              (--uid defaults to yours; a field left out is\n"
                "                              unknown, and a rule that sets it does not match)\n"
-               "  monitor                     print each decision as it is made, until Ctrl-C\n"
+               "  monitor [--type TYPE]       print each decision and monitor event as it is\n"
+               "                              made, until Ctrl-C; TYPE: exec (decisions),\n"
+               "                              process, network, dns, file or privilege\n"
                "                              (the bus policy delivers decisions to root only)\n\n"
                "Options:\n"
                "     --json                   machine-readable output: one JSON value\n"
@@ -237,6 +253,16 @@ static void format_realtime(uint64_t usec, char *buf, size_t size) {
                 (void) snprintf(buf, size, "never");
 }
 
+/* "Monitor<Name><what>": a GetStatus() key, in a buffer that the next call reuses. */
+static const char *monitor_key(const char *name, const char *what) {
+        static char keys[8][64];
+        static unsigned next;
+        char *k = keys[next++ % ELEMENTSOF(keys)];
+
+        (void) snprintf(k, sizeof(keys[0]), "Monitor%s%s", name, what);
+        return k;
+}
+
 static int verb_status(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -269,6 +295,21 @@ static int verb_status(sd_bus *bus, char **args) {
         printf("Ring buffer: %" PRIu64 " events dropped\n", status_u64(o, "RingbufDrops"));
         printf("    Latency: p50 %" PRIu64 " us, p99 %" PRIu64 " us\n",
                status_u64(o, "DecisionLatencyP50USec"), status_u64(o, "DecisionLatencyP99USec"));
+        for (size_t i = 0; i < ELEMENTSOF(status_monitors); i++) {
+                struct json_object *v;
+
+                if (!json_object_object_get_ex(o, monitor_key(status_monitors[i].status_name, "Enabled"), &v))
+                        continue;       /* an older hipsd */
+                printf("%s %-9s %-3s  %" PRIu64 " events, %" PRIu64 " alerts, %" PRIu64 " kills, %" PRIu64
+                       " from the kernel, %" PRIu64 " lost\n",
+                       i == 0 ? "   Monitors:" : "            ", status_monitors[i].name,
+                       json_object_get_boolean(v) ? "on" : "off",
+                       status_u64(o, monitor_key(status_monitors[i].status_name, "Events")),
+                       status_u64(o, monitor_key(status_monitors[i].status_name, "Alerts")),
+                       status_u64(o, monitor_key(status_monitors[i].status_name, "Kills")),
+                       status_u64(o, monitor_key(status_monitors[i].status_name, "KernelEvents")),
+                       status_u64(o, monitor_key(status_monitors[i].status_name, "KernelDrops")));
+        }
         return EXIT_OK;
 }
 
@@ -444,32 +485,37 @@ static int verb_check_config(sd_bus *bus, char **args) {
 
 /* evaluate */
 
+/* Before connecting: a usage error is one whatever the bus says. */
+static int parse_evaluate_args(void) {
+        unsigned long u;
+        char *end;
+
+        if (!arg_filename) {
+                fprintf(stderr, "hipsctl: evaluate needs --filename PATH (see --help).\n");
+                return -EINVAL;
+        }
+        if (!arg_uid) {
+                arg_uid_value = (uint32_t) getuid();
+                return 0;
+        }
+        errno = 0;
+        u = strtoul(arg_uid, &end, 10);
+        if (errno != 0 || end == arg_uid || *end || arg_uid[0] == '-' || u >= UINT32_MAX) {
+                fprintf(stderr, "hipsctl: --uid: not a uid: %s\n", arg_uid);
+                return -EINVAL;
+        }
+        arg_uid_value = (uint32_t) u;
+        return 0;
+}
+
 static int verb_evaluate(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *action, *list, *rule;
-        uint32_t uid = (uint32_t) getuid();
         int r;
 
-        if (!arg_filename) {
-                fprintf(stderr, "hipsctl: evaluate needs --filename PATH (see --help).\n");
-                return EXIT_USAGE;
-        }
-        if (arg_uid) {
-                unsigned long u;
-                char *end;
-
-                errno = 0;
-                u = strtoul(arg_uid, &end, 10);
-                if (errno != 0 || end == arg_uid || *end || arg_uid[0] == '-' || u >= UINT32_MAX) {
-                        fprintf(stderr, "hipsctl: --uid: not a uid: %s\n", arg_uid);
-                        return EXIT_USAGE;
-                }
-                uid = (uint32_t) u;
-        }
-
         r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Evaluate", &error, &reply, "ssssu",
-                               arg_filename, arg_cmdline, arg_parent_cmdline, arg_sha256, uid);
+                               arg_filename, arg_cmdline, arg_parent_cmdline, arg_sha256, arg_uid_value);
         if (r < 0)
                 return call_failed("evaluate", &error, r);
         r = sd_bus_message_read(reply, "sss", &action, &list, &rule);
@@ -498,12 +544,70 @@ static int verb_evaluate(sd_bus *bus, char **args) {
 
 /* monitor */
 
+static bool type_wanted(const char *type) {
+        return !arg_type || streq(arg_type, type);
+}
+
+static void print_time_prefix(void) {
+        struct timespec ts;
+        char when[16] = "";
+        struct tm tm;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        if (localtime_r(&ts.tv_sec, &tm))
+                (void) strftime(when, sizeof(when), "%H:%M:%S", &tm);
+        printf("%s.%03ld ", when, ts.tv_nsec / 1000000);
+}
+
+static int on_monitor_event(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(json_object_putp) struct json_object *o = NULL;
+        const char *type, *summary, *key, *value;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &type, &summary);
+        if (r < 0) {
+                fprintf(stderr, "hipsctl: cannot parse a MonitorEvent signal: %s\n", strerror(-r));
+                return 0;
+        }
+        if (!type_wanted(type))
+                return 0;
+
+        o = json_object_new_object();
+        r = o ? json_add_string(o, "event", type) : -ENOMEM;
+        if (r >= 0)
+                r = json_add_string(o, "summary", summary);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(message, 'a', "{ss}");
+        while (r >= 0 && (r = sd_bus_message_read(message, "{ss}", &key, &value)) > 0)
+                r = json_add_string(o, key, value);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(message);
+        if (r < 0) {
+                fprintf(stderr, "hipsctl: cannot parse a MonitorEvent signal: %s\n", strerror(-r));
+                return 0;
+        }
+
+        if (arg_json)
+                print_json(o);
+        else {
+                struct json_object *v;
+
+                print_time_prefix();
+                printf("%-9s %-5s %s\n", type,
+                       json_object_object_get_ex(o, "action", &v) ? json_object_get_string(v) : "-", summary);
+        }
+        (void) fflush(stdout);
+        return 0;
+}
+
 static int on_decision(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
         const char *filename, *cmdline, *sha256, *layer, *action, *rule, *reason;
         uint32_t pid, ppid, uid;
         uint64_t exec_id, latency;
         int r;
 
+        if (!type_wanted("exec"))
+                return 0;
         r = sd_bus_message_read(message, "tuuussssssst", &exec_id, &pid, &ppid, &uid, &filename, &cmdline,
                                 &sha256, &layer, &action, &rule, &reason, &latency);
         if (r < 0) {
@@ -607,6 +711,9 @@ static int verb_monitor(sd_bus *bus, char **args) {
         /* Subscribe first, then check that hipsd is there: nothing in between is lost. */
         r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Decision", on_decision, NULL);
         if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "MonitorEvent",
+                                        on_monitor_event, NULL);
+        if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "NameOwnerChanged", on_owner_changed, &ret);
         if (r >= 0)
@@ -631,7 +738,8 @@ static int verb_monitor(sd_bus *bus, char **args) {
 
         if (geteuid() != 0)
                 fprintf(stderr, "hipsctl: note: the bus policy delivers decisions to root only.\n");
-        fprintf(stderr, "Monitoring hipsd decisions, press Ctrl-C to stop.\n");
+        fprintf(stderr, "Monitoring hipsd %s, press Ctrl-C to stop.\n",
+                !arg_type ? "decisions and events" : streq(arg_type, "exec") ? "decisions" : "events");
 
         r = sd_event_loop(event);
         if (r < 0) {
@@ -669,6 +777,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_PARENT_CMDLINE,
                 ARG_SHA256,
                 ARG_UID,
+                ARG_TYPE,
         };
         static const struct option options[] = {
                 { "help",           no_argument,       NULL, 'h'                },
@@ -679,6 +788,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "parent-cmdline", required_argument, NULL, ARG_PARENT_CMDLINE },
                 { "sha256",         required_argument, NULL, ARG_SHA256         },
                 { "uid",            required_argument, NULL, ARG_UID            },
+                { "type",           required_argument, NULL, ARG_TYPE           },
                 {}
         };
         int c;
@@ -714,6 +824,24 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_uid = optarg;
                         arg_evaluate_options = true;
                         break;
+                case ARG_TYPE: {
+                        bool known = false;
+
+                        /* The monitors' config names are accepted for their event types. */
+                        if (streq(optarg, "files"))
+                                optarg = (char *) "file";
+                        else if (streq(optarg, "lineage"))
+                                optarg = (char *) "process";
+                        for (size_t i = 0; i < ELEMENTSOF(event_types); i++)
+                                known = known || streq(event_types[i], optarg);
+                        if (!known) {
+                                fprintf(stderr, "hipsctl: --type: expected exec, process, network, dns, file or privilege, got '%s'.\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        arg_type = optarg;
+                        break;
+                }
                 default:
                         /* getopt said what was wrong. */
                         return -EINVAL;
@@ -749,6 +877,10 @@ int main(int argc, char *argv[]) {
                         verb->max_args == 1 ? "" : "s");
                 return EXIT_USAGE;
         }
+        if (arg_type && !streq(verb->name, "monitor")) {
+                fprintf(stderr, "hipsctl: --type is for monitor only.\n");
+                return EXIT_USAGE;
+        }
         if (arg_evaluate_options && !verb->evaluate_options) {
                 fprintf(stderr, "hipsctl: --filename, --cmdline, --parent-cmdline, --sha256 and --uid are for evaluate only.\n");
                 return EXIT_USAGE;
@@ -757,6 +889,8 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "hipsctl: mode: expected 'safe' or 'functional', got '%s'.\n", argv[optind + 1]);
                 return EXIT_USAGE;
         }
+        if (verb->evaluate_options && parse_evaluate_args() < 0)
+                return EXIT_USAGE;
 
         r = sd_bus_open_system(&bus);
         if (r < 0) {

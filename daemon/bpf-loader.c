@@ -42,8 +42,12 @@ static int libbpf_print(enum libbpf_print_level level, const char *format, va_li
 
         if (prio > log_get_max_level())
                 return 0;
+        /* libbpf's own format strings: a print callback cannot do otherwise. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
         if (vasprintf(&line, format, ap) < 0)
                 return 0;
+#pragma GCC diagnostic pop
         n = strlen(line);
         if (n > 0 && line[n - 1] == '\n')
                 line[n - 1] = '\0';

@@ -20,6 +20,7 @@
 #include "hips-build.h"
 #include "log.h"
 #include "manager.h"
+#include "monitor.h"
 #include "rules.h"
 #include "util.h"
 
@@ -402,6 +403,8 @@ static int append_status_string(sd_bus_message *reply, const char *key, const ch
         return sd_bus_message_append(reply, "{sv}", key, "s", utf8_safe(value, &buf));
 }
 
+static int append_monitor_status(Manager *m, sd_bus_message *reply);
+
 static int method_get_status(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         uint64_t c[_HIPS_CNT_MAX];
@@ -461,6 +464,8 @@ static int method_get_status(sd_bus_message *message, void *userdata, sd_bus_err
                 r = sd_bus_message_append(reply, "{sv}", "Vanished", "t", m->stats.vanished);
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "DecisionSignalsDropped", "t", m->bus_signals_dropped);
+        if (r >= 0)
+                r = append_monitor_status(m, reply);
         if (r < 0)
                 return r;
 
@@ -664,26 +669,20 @@ static int method_evaluate(sd_bus_message *message, void *userdata, sd_bus_error
  * Every method is SD_BUS_VTABLE_UNPRIVILEGED: the root-only ones check the
  * caller themselves, asynchronously (bus_verify_root_async()). Counters and
  * latencies change with every exec and emit no PropertiesChanged. */
+/* Properties without a getter are read by sd-bus straight from these
+ * fields: their sizes must be those of the D-Bus types. */
+#define ASSERT_FIELD_FITS(field, type) \
+        _Static_assert(sizeof(((Manager *) NULL)->field) == sizeof(type), #field " does not fit its D-Bus type")
+ASSERT_FIELD_FITS(rules_loaded_at_usec, uint64_t);
+ASSERT_FIELD_FITS(stats.events_seen, uint64_t);
+ASSERT_FIELD_FITS(stats.allowed, uint64_t);
+ASSERT_FIELD_FITS(stats.blocked, uint64_t);
+ASSERT_FIELD_FITS(n_pending, uint32_t);
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
 
-        SD_BUS_PROPERTY("Mode", "s", property_get_mode, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Gate", "s", property_get_gate, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("ConfigPath", "s", property_get_path, offsetof(Manager, config_path), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("LogPath", "s", property_get_path, offsetof(Manager, log_path), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("RulesLoadedAt", "t", NULL, offsetof(Manager, rules_loaded_at_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("KernelAllowlistSize", "u", property_get_kernel_allowlist_size, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("AllowRules", "u", property_get_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BlockRules", "u", property_get_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("EventsSeen", "t", NULL, offsetof(Manager, stats.events_seen), 0),
-        SD_BUS_PROPERTY("FastPathHits", "t", property_get_bpf_counter, 0, 0),
-        SD_BUS_PROPERTY("Allowed", "t", NULL, offsetof(Manager, stats.allowed), 0),
-        SD_BUS_PROPERTY("Blocked", "t", NULL, offsetof(Manager, stats.blocked), 0),
-        SD_BUS_PROPERTY("RingbufDrops", "t", property_get_bpf_counter, 0, 0),
-        SD_BUS_PROPERTY("PendingDecisions", "u", NULL, offsetof(Manager, n_pending), 0),
-        SD_BUS_PROPERTY("DecisionLatencyP50USec", "t", property_get_latency, 0, 0),
-        SD_BUS_PROPERTY("DecisionLatencyP99USec", "t", property_get_latency, 0, 0),
+        /* Root only: Reload, SetMode, CheckConfig (bus_verify_root_async()). */
 
         SD_BUS_METHOD_WITH_ARGS("Reload",
                                 SD_BUS_NO_ARGS,
@@ -716,6 +715,27 @@ static const sd_bus_vtable manager_vtable[] = {
                                             "s", layer, "s", action, "s", rule, "s", reason,
                                             "t", latency_usec),
                                 0),
+        SD_BUS_SIGNAL_WITH_ARGS("MonitorEvent",
+                                SD_BUS_ARGS("s", type, "s", summary, "a{ss}", fields),
+                                0),
+
+        SD_BUS_PROPERTY("Mode", "s", property_get_mode, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Gate", "s", property_get_gate, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ConfigPath", "s", property_get_path, offsetof(Manager, config_path), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LogPath", "s", property_get_path, offsetof(Manager, log_path), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RulesLoadedAt", "t", NULL, offsetof(Manager, rules_loaded_at_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("KernelAllowlistSize", "u", property_get_kernel_allowlist_size, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AllowRules", "u", property_get_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BlockRules", "u", property_get_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("EventsSeen", "t", NULL, offsetof(Manager, stats.events_seen), 0),
+        SD_BUS_PROPERTY("FastPathHits", "t", property_get_bpf_counter, 0, 0),
+        SD_BUS_PROPERTY("Allowed", "t", NULL, offsetof(Manager, stats.allowed), 0),
+        SD_BUS_PROPERTY("Blocked", "t", NULL, offsetof(Manager, stats.blocked), 0),
+        SD_BUS_PROPERTY("RingbufDrops", "t", property_get_bpf_counter, 0, 0),
+        SD_BUS_PROPERTY("PendingDecisions", "u", NULL, offsetof(Manager, n_pending), 0),
+        SD_BUS_PROPERTY("DecisionLatencyP50USec", "t", property_get_latency, 0, 0),
+        SD_BUS_PROPERTY("DecisionLatencyP99USec", "t", property_get_latency, 0, 0),
 
         SD_BUS_VTABLE_END
 };
@@ -845,4 +865,76 @@ int bus_setup(Manager *m) {
 
         m->bus = TAKE_PTR(bus);
         return 0;
+}
+
+/* Monitor events (daemon/monitor.h) */
+
+void bus_emit_monitor_event(Manager *m, const char *type, const char *summary, const char *const *fields) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        _cleanup_free_ char *buf = NULL;
+        uint64_t queued = 0;
+        int r;
+
+        if (!m->bus || sd_bus_is_open(m->bus) <= 0)
+                return;
+
+        if (sd_bus_get_n_queued_write(m->bus, &queued) >= 0 && queued >= BUS_WRITE_QUEUE_MAX)
+                r = -ENOBUFS;
+        else {
+                r = sd_bus_message_new_signal(m->bus, &s, HIPS_BUS_PATH, HIPS_BUS_INTERFACE, "MonitorEvent");
+                if (r >= 0)
+                        r = sd_bus_message_append(s, "ss", type, utf8_safe(summary, &buf));
+                if (r >= 0)
+                        r = sd_bus_message_open_container(s, 'a', "{ss}");
+                for (size_t i = 0; r >= 0 && fields && fields[i] && fields[i + 1]; i += 2) {
+                        _cleanup_free_ char *v = NULL;
+
+                        r = sd_bus_message_append(s, "{ss}", fields[i], utf8_safe(fields[i + 1], &v));
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(s);
+                if (r >= 0)
+                        r = sd_bus_send(m->bus, s, NULL);
+        }
+        if (r < 0 && r != -ENOTCONN) {
+                m->bus_signals_dropped++;
+                if ((m->bus_signals_dropped & (m->bus_signals_dropped - 1)) == 0)
+                        log_warning_errno(r, "Dropped a MonitorEvent signal (%" PRIu64 " signals so far): %m",
+                                          m->bus_signals_dropped);
+        }
+}
+
+/* GetStatus(): per monitor, "Monitor<Name>Enabled" (b) and its counters (t). */
+static int append_monitor_status(Manager *m, sd_bus_message *reply) {
+        static const struct {
+                const char *suffix;
+                size_t offset;
+        } counters[] = {
+                { "Events",        offsetof(MonitorCounters, events)        },
+                { "Alerts",        offsetof(MonitorCounters, alerts)        },
+                { "Kills",         offsetof(MonitorCounters, kills)         },
+                { "KernelEvents",  offsetof(MonitorCounters, kernel_events) },
+                { "KernelDrops",   offsetof(MonitorCounters, kernel_drops)  },
+        };
+        int r = 0;
+
+        for (unsigned i = 0; i < _HIPS_MON_MAX && r >= 0; i++) {
+                const Monitor *mon = monitor_get((enum hips_mon_id) i);
+                MonitorCounters c = {};
+                char key[64], name[32];
+
+                (void) snprintf(name, sizeof(name), "%s", mon->name);
+                name[0] = (char) (name[0] - 'a' + 'A');
+                if (m->monitors)
+                        monitors_get_counters(m->monitors, mon->id, &c);
+
+                (void) snprintf(key, sizeof(key), "Monitor%sEnabled", name);
+                r = sd_bus_message_append(reply, "{sv}", key, "b", monitors_enabled(m->monitors, mon->id));
+                for (size_t k = 0; k < ELEMENTSOF(counters) && r >= 0; k++) {
+                        (void) snprintf(key, sizeof(key), "Monitor%s%s", name, counters[k].suffix);
+                        r = sd_bus_message_append(reply, "{sv}", key, "t",
+                                                  *(const uint64_t *) ((const char *) &c + counters[k].offset));
+                }
+        }
+        return r;
 }

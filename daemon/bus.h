@@ -28,3 +28,8 @@ void bus_emit_decision(Manager *m, const DecisionRecord *r);
 /* PropertiesChanged for these properties of org.hipsd1.Manager (their
  * current values), a NULL-terminated list of names. */
 void bus_emit_properties_changed(Manager *m, const char *first, ...) __attribute__((sentinel));
+
+/* The MonitorEvent signal for one monitor event (daemon/monitor.h): its
+ * type ("network", ...), a one-line summary and its fields as key, value,
+ * ..., NULL. Never blocks; dropped (and counted) like Decision. */
+void bus_emit_monitor_event(Manager *m, const char *type, const char *summary, const char *const *fields);

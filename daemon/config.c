@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,49 @@ static const char *const default_interpreters[] = {
         "/usr/bin/ruby",
         "/usr/bin/node",
 };
+
+/* What the files monitor watches unless "paths" says otherwise. */
+static const char *const default_file_paths[] = {
+        "/etc/shadow",
+        "/etc/gshadow",
+        "/etc/sudoers",
+        "/etc/sudoers.d/",
+        "/etc/ssh/",
+        "/root/.ssh/",
+};
+
+/* Set-user-ID programs whose very job is to make a user root (or another
+ * user), after asking for a password or checking a policy. */
+static const char *const default_privilege_allow[] = {
+        "/usr/bin/sudo",
+        "/usr/bin/su",
+        "/usr/bin/passwd",
+        "/usr/bin/newgrp",
+        "/usr/bin/chsh",
+        "/usr/bin/chfn",
+        "/usr/bin/gpasswd",
+        "/usr/bin/mount",
+        "/usr/bin/umount",
+        "/usr/bin/pkexec",
+        "/usr/bin/fusermount",
+        "/usr/bin/fusermount3",
+        "/usr/lib/dbus-1.0/dbus-daemon-launch-helper",
+        "/usr/lib/openssh/ssh-keysign",
+        "/usr/lib/polkit-1/polkit-agent-helper-1",
+};
+
+static const char *const network_action_table[_NETWORK_ACTION_MAX] = {
+        [NETWORK_ACTION_ALERT] = "alert",
+        [NETWORK_ACTION_KILL] = "kill",
+};
+
+const char *network_action_to_string(NetworkAction a) {
+        return table_to_string(network_action_table, ELEMENTSOF(network_action_table), (int) a);
+}
+
+int network_action_from_string(const char *s) {
+        return table_from_string(network_action_table, ELEMENTSOF(network_action_table), s);
+}
 
 static int copy_defaults(const char *const *defaults, size_t n, char ***ret, size_t *ret_n) {
         char **l = calloc(n, sizeof(char *));
@@ -786,6 +830,7 @@ typedef enum RuleKey {
         RULE_KEY_PARENT_CMDLINE,
         RULE_KEY_SHA256,
         RULE_KEY_UID,
+        RULE_KEY_ANCESTOR,
         _RULE_KEY_MAX,
 } RuleKey;
 
@@ -796,6 +841,7 @@ static const char *const rule_key_table[_RULE_KEY_MAX] = {
         [RULE_KEY_PARENT_CMDLINE] = "parent_cmdline",
         [RULE_KEY_SHA256] = "sha256",
         [RULE_KEY_UID] = "uid",
+        [RULE_KEY_ANCESTOR] = "ancestor",
 };
 
 static int parse_rule_key(Parser *p, const char *where, RuleKey k, struct json_object *v, HipsRule *rule) {
@@ -888,6 +934,17 @@ static int parse_rule_key(Parser *p, const char *where, RuleKey k, struct json_o
                 rule->uid = (uint32_t) u;
                 return 1;
 
+        case RULE_KEY_ANCESTOR:
+                r = check_string(p, where, v, "a glob", &s);
+                if (r <= 0)
+                        return r;
+                /* An empty glob matches no ancestor: a rule that can never fire. */
+                if (isempty(s)) {
+                        r = parser_error(p, where, "must not be empty");
+                        return r < 0 ? r : 0;
+                }
+                return strdup_to(&rule->ancestor, s) < 0 ? -ENOMEM : 1;
+
         default:
                 assert(false);
                 return -EINVAL;
@@ -939,7 +996,7 @@ static int parse_rule(Parser *p, const char *list, size_t index, struct json_obj
          * After an unknown key (most likely a misspelt match field) that
          * would only be a second error about the same mistake. */
         if (!any_match_key && !any_unknown_key) {
-                r = parser_error(p, where, "rule has no match field (filename, cmdline, parent_cmdline, sha256 or uid)");
+                r = parser_error(p, where, "rule has no match field (filename, cmdline, parent_cmdline, sha256, uid or ancestor)");
                 return r < 0 ? r : 0;
         }
 
@@ -961,6 +1018,9 @@ static int rule_compare(const void *items, size_t a, size_t b) {
         if (r != 0)
                 return r;
         r = strcmp_ptr(x->sha256, y->sha256);
+        if (r != 0)
+                return r;
+        r = strcmp_ptr(x->ancestor, y->ancestor);
         if (r != 0)
                 return r;
         if (x->has_uid != y->has_uid)
@@ -1031,6 +1091,321 @@ static int parse_blocklist(Parser *p, HipsConfig *c, struct json_object *v) {
         return parse_rule_list(p, "blocklist", v, &c->block, &c->n_block);
 }
 
+/* "monitors" */
+
+static int check_bool(Parser *p, const char *where, struct json_object *v, bool *ret) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+                int r = parser_error(p, where, "expected a boolean, got %s", json_value_type_name(v));
+                return r < 0 ? r : 0;
+        }
+        *ret = json_object_get_boolean(v);
+        return 1;
+}
+
+/* Each parser gets the member of MonitorsConfig its table entry points at. */
+typedef int (*monitor_key_parse_t)(Parser *p, const char *where, struct json_object *v, MonitorsConfig *mc, void *field);
+
+static int parse_monitor_bool(Parser *p, const char *where, struct json_object *v, MonitorsConfig *mc, void *field) {
+        return check_bool(p, where, v, field);
+}
+
+static int parse_monitor_depth(Parser *p, const char *where, struct json_object *v, MonitorsConfig *mc, void *field) {
+        uint64_t u;
+        int r;
+
+        r = check_uint(p, where, v, 1, MONITORS_MAX_DEPTH, &u);
+        if (r > 0)
+                *(uint32_t *) field = (uint32_t) u;
+        return r;
+}
+
+static int parse_monitor_file_paths(Parser *p, const char *where, struct json_object *v, MonitorsConfig *mc, void *field) {
+        mc->file_paths_set = true;
+        return parse_path_list(p, where, v, &mc->file_paths, &mc->n_file_paths);
+}
+
+static int parse_monitor_privilege_allow(Parser *p, const char *where, struct json_object *v, MonitorsConfig *mc, void *field) {
+        mc->privilege_allow_set = true;
+        return parse_path_list(p, where, v, &mc->privilege_allow, &mc->n_privilege_allow);
+}
+
+typedef enum NetworkRuleKey {
+        NETWORK_RULE_KEY_NAME,
+        NETWORK_RULE_KEY_EXE,
+        NETWORK_RULE_KEY_DADDR,
+        NETWORK_RULE_KEY_DPORT,
+        NETWORK_RULE_KEY_PROTOCOL,
+        NETWORK_RULE_KEY_ACTION,
+        _NETWORK_RULE_KEY_MAX,
+} NetworkRuleKey;
+
+static const char *const network_rule_key_table[_NETWORK_RULE_KEY_MAX] = {
+        [NETWORK_RULE_KEY_NAME] = "name",
+        [NETWORK_RULE_KEY_EXE] = "exe",
+        [NETWORK_RULE_KEY_DADDR] = "daddr",
+        [NETWORK_RULE_KEY_DPORT] = "dport",
+        [NETWORK_RULE_KEY_PROTOCOL] = "protocol",
+        [NETWORK_RULE_KEY_ACTION] = "action",
+};
+
+static int protocol_from_string(const char *s) {
+        if (streq(s, "tcp"))
+                return IPPROTO_TCP;
+        if (streq(s, "udp"))
+                return IPPROTO_UDP;
+        return -EINVAL;
+}
+
+static int parse_network_rule_key(Parser *p, const char *where, NetworkRuleKey k, struct json_object *v, NetworkRule *rule) {
+        char q[QUOTE_MAX];
+        const char *s;
+        uint64_t u;
+        int r, e;
+
+        switch (k) {
+
+        case NETWORK_RULE_KEY_NAME:
+                r = check_string(p, where, v, "a string", &s);
+                if (r <= 0)
+                        return r;
+                if (isempty(s)) {
+                        r = parser_error(p, where, "must not be empty");
+                        return r < 0 ? r : 0;
+                }
+                return strdup_to(&rule->name, s) < 0 ? -ENOMEM : 1;
+
+        case NETWORK_RULE_KEY_EXE:
+                r = check_string(p, where, v, "an absolute path or a glob", &s);
+                if (r <= 0)
+                        return r;
+                if (s[0] != '/' && s[0] != '*') {
+                        r = parser_error(p, where, "expected an absolute path or a glob starting with '/' or '*', got %s",
+                                         quote(s, q, sizeof(q)));
+                        return r < 0 ? r : 0;
+                }
+                return strdup_to(&rule->exe, s) < 0 ? -ENOMEM : 1;
+
+        case NETWORK_RULE_KEY_DADDR:
+                r = check_string(p, where, v, "an IP address or CIDR", &s);
+                if (r <= 0)
+                        return r;
+                if (cidr_parse(s, &rule->family, rule->addr, &rule->prefix_len) < 0) {
+                        r = parser_error(p, where, "expected an IPv4 or IPv6 address or CIDR (\"10.0.0.0/8\", \"::1\"), got %s",
+                                         quote(s, q, sizeof(q)));
+                        return r < 0 ? r : 0;
+                }
+                return strdup_to(&rule->daddr, s) < 0 ? -ENOMEM : 1;
+
+        case NETWORK_RULE_KEY_DPORT:
+                r = check_uint(p, where, v, 1, UINT16_MAX, &u);
+                if (r <= 0)
+                        return r;
+                rule->has_dport = true;
+                rule->dport = (uint16_t) u;
+                return 1;
+
+        case NETWORK_RULE_KEY_PROTOCOL:
+                r = check_enum(p, where, v, protocol_from_string, "\"tcp\" or \"udp\"", &e);
+                if (r > 0)
+                        rule->protocol = e;
+                return r;
+
+        case NETWORK_RULE_KEY_ACTION:
+                r = check_enum(p, where, v, network_action_from_string, "\"alert\" or \"kill\"", &e);
+                if (r > 0)
+                        rule->action = (NetworkAction) e;
+                return r;
+
+        default:
+                assert(false);
+                return -EINVAL;
+        }
+}
+
+static int parse_network_rule(Parser *p, const char *list, size_t index, struct json_object *v, NetworkRule *rule) {
+        bool any_match_key = false, any_unknown_key = false;
+        char where[96];
+        int r;
+
+        (void) snprintf(where, sizeof(where), "%s[%zu]", list, index);
+
+        if (!json_object_is_type(v, json_type_object)) {
+                r = parser_error(p, where, "expected a rule object, got %s", json_value_type_name(v));
+                return r < 0 ? r : 0;
+        }
+
+        json_object_object_foreach(v, key, val) {
+                char field_where[128], q[QUOTE_MAX];
+                NetworkRuleKey k;
+
+                for (k = 0; k < _NETWORK_RULE_KEY_MAX; k++)
+                        if (streq(network_rule_key_table[k], key))
+                                break;
+                if (k == _NETWORK_RULE_KEY_MAX) {
+                        any_unknown_key = true;
+                        r = parser_error(p, where, "unknown key %s", quote(key, q, sizeof(q)));
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (k != NETWORK_RULE_KEY_NAME && k != NETWORK_RULE_KEY_ACTION)
+                        any_match_key = true;
+
+                (void) snprintf(field_where, sizeof(field_where), "%s.%s", where, key);
+                r = parse_network_rule_key(p, field_where, k, val, rule);
+                if (r < 0)
+                        return r;
+        }
+
+        /* It would match every connection on the machine. */
+        if (!any_match_key && !any_unknown_key) {
+                r = parser_error(p, where, "rule has no match field (exe, daddr, dport or protocol)");
+                return r < 0 ? r : 0;
+        }
+        return 1;
+}
+
+static int parse_monitor_network_rules(Parser *p, const char *where, struct json_object *v, MonitorsConfig *mc, void *field) {
+        size_t n;
+        int r;
+
+        if (!json_object_is_type(v, json_type_array)) {
+                r = parser_error(p, where, "expected an array of rules, got %s", json_value_type_name(v));
+                return r < 0 ? r : 0;
+        }
+        n = json_object_array_length(v);
+        if (n > CONFIG_MAX_RULES) {
+                r = parser_error(p, where, "too many rules (%zu, maximum %u)", n, CONFIG_MAX_RULES);
+                return r < 0 ? r : 0;
+        }
+        if (n == 0)
+                return 1;
+
+        mc->network_rules = calloc(n, sizeof(NetworkRule));
+        if (!mc->network_rules)
+                return -ENOMEM;
+        mc->n_network_rules = n;
+
+        for (size_t i = 0; i < n; i++) {
+                r = parse_network_rule(p, where, i, json_object_array_get_idx(v, i), &mc->network_rules[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
+typedef struct MonitorKey {
+        const char *key;
+        size_t offset;                     /* of the member in MonitorsConfig */
+        monitor_key_parse_t parse;
+} MonitorKey;
+
+static const MonitorKey lineage_keys[] = {
+        { "enabled", offsetof(MonitorsConfig, lineage),        parse_monitor_bool  },
+        { "depth",   offsetof(MonitorsConfig, lineage_depth),  parse_monitor_depth },
+        { "events",  offsetof(MonitorsConfig, lineage_events), parse_monitor_bool  },
+};
+
+static const MonitorKey network_keys[] = {
+        { "enabled", offsetof(MonitorsConfig, network),       parse_monitor_bool          },
+        { "rules",   offsetof(MonitorsConfig, network_rules), parse_monitor_network_rules },
+};
+
+static const MonitorKey dns_keys[] = {
+        { "enabled", offsetof(MonitorsConfig, dns), parse_monitor_bool },
+};
+
+static const MonitorKey files_keys[] = {
+        { "enabled", offsetof(MonitorsConfig, files),      parse_monitor_bool       },
+        { "paths",   offsetof(MonitorsConfig, file_paths), parse_monitor_file_paths },
+};
+
+static const MonitorKey privilege_keys[] = {
+        { "enabled", offsetof(MonitorsConfig, privilege),       parse_monitor_bool            },
+        { "allow",   offsetof(MonitorsConfig, privilege_allow), parse_monitor_privilege_allow },
+};
+
+static const struct {
+        const char *name;
+        const MonitorKey *keys;
+        size_t n_keys;
+} monitor_sections[] = {
+        { "lineage",   lineage_keys,   ELEMENTSOF(lineage_keys)   },
+        { "network",   network_keys,   ELEMENTSOF(network_keys)   },
+        { "dns",       dns_keys,       ELEMENTSOF(dns_keys)       },
+        { "files",     files_keys,     ELEMENTSOF(files_keys)     },
+        { "privilege", privilege_keys, ELEMENTSOF(privilege_keys) },
+};
+
+static int parse_monitor_section(Parser *p, const char *where, size_t section, struct json_object *v, MonitorsConfig *mc) {
+        int r;
+
+        if (!json_object_is_type(v, json_type_object)) {
+                r = parser_error(p, where, "expected an object, got %s", json_value_type_name(v));
+                return r < 0 ? r : 0;
+        }
+
+        json_object_object_foreach(v, key, val) {
+                const MonitorKey *k = NULL;
+                char key_where[96], q[QUOTE_MAX];
+
+                for (size_t i = 0; i < monitor_sections[section].n_keys; i++)
+                        if (streq(monitor_sections[section].keys[i].key, key))
+                                k = &monitor_sections[section].keys[i];
+                if (!k) {
+                        r = parser_error(p, where, "unknown key %s", quote(key, q, sizeof(q)));
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+
+                (void) snprintf(key_where, sizeof(key_where), "%s.%s", where, key);
+                r = k->parse(p, key_where, val, mc, (char *) mc + k->offset);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
+static int parse_monitors(Parser *p, HipsConfig *c, struct json_object *v) {
+        MonitorsConfig *mc = &c->monitors;
+        int r;
+
+        if (!json_object_is_type(v, json_type_object)) {
+                r = parser_error(p, "monitors", "expected an object, got %s", json_value_type_name(v));
+                return r < 0 ? r : 0;
+        }
+
+        json_object_object_foreach(v, key, val) {
+                char where[64], q[QUOTE_MAX];
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(monitor_sections); i++)
+                        if (streq(monitor_sections[i].name, key))
+                                break;
+                if (i == ELEMENTSOF(monitor_sections)) {
+                        r = parser_error(p, "monitors", "unknown key %s (expected lineage, network, dns, files or privilege)",
+                                         quote(key, q, sizeof(q)));
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+
+                (void) snprintf(where, sizeof(where), "monitors.%s", key);
+                r = parse_monitor_section(p, where, i, val, mc);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Rules that never run are more likely a forgotten switch than intended. */
+        if (!mc->network && mc->n_network_rules > 0) {
+                r = parser_warning(p, "monitors.network", "has rules but is not enabled (\"enabled\": true): they do nothing");
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
 static const struct {
         const char *key;
         int (*parse)(Parser *p, HipsConfig *c, struct json_object *v);
@@ -1046,6 +1421,7 @@ static const struct {
         { "critical_processes",  parse_critical_processes  },
         { "interpreters",        parse_interpreters        },
         { "tamper_action",       parse_tamper_action       },
+        { "monitors",            parse_monitors            },
 };
 
 static size_t rule_list_length(struct json_object *root, const char *key) {
@@ -1245,6 +1621,10 @@ int config_parse(const char *text, size_t size, HipsConfig **ret, ConfigProblems
                 .fail_action = FAIL_ACTION_ALLOW,
                 .hash_max_bytes = DEFAULT_HASH_MAX_BYTES,
                 .tamper_action = TAMPER_ACTION_KILL,
+                .monitors = {
+                        .lineage = true,
+                        .lineage_depth = MONITORS_DEFAULT_DEPTH,
+                },
         };
 
         r = parse_document(&p, root, c);
@@ -1260,6 +1640,18 @@ int config_parse(const char *text, size_t size, HipsConfig **ret, ConfigProblems
         if (!c->interpreters_set) {
                 r = copy_defaults(default_interpreters, ELEMENTSOF(default_interpreters),
                                   &c->interpreters, &c->n_interpreters);
+                if (r < 0)
+                        return r;
+        }
+        if (!c->monitors.file_paths_set) {
+                r = copy_defaults(default_file_paths, ELEMENTSOF(default_file_paths),
+                                  &c->monitors.file_paths, &c->monitors.n_file_paths);
+                if (r < 0)
+                        return r;
+        }
+        if (!c->monitors.privilege_allow_set) {
+                r = copy_defaults(default_privilege_allow, ELEMENTSOF(default_privilege_allow),
+                                  &c->monitors.privilege_allow, &c->monitors.n_privilege_allow);
                 if (r < 0)
                         return r;
         }
@@ -1398,6 +1790,16 @@ HipsConfig *config_free(HipsConfig *config) {
         for (size_t i = 0; i < config->n_block; i++)
                 hips_rule_done(&config->block[i]);
         free(config->block);
+
+        for (size_t i = 0; i < config->monitors.n_network_rules; i++)
+                network_rule_done(&config->monitors.network_rules[i]);
+        free(config->monitors.network_rules);
+        for (size_t i = 0; i < config->monitors.n_file_paths; i++)
+                free(config->monitors.file_paths[i]);
+        free(config->monitors.file_paths);
+        for (size_t i = 0; i < config->monitors.n_privilege_allow; i++)
+                free(config->monitors.privilege_allow[i]);
+        free(config->monitors.privilege_allow);
 
         free(config);
         return NULL;

@@ -41,6 +41,34 @@ typedef enum TamperAction {
 #define CONFIG_MAX_RULES 200000u
 #define CONFIG_MAX_STRING 4096u
 
+/* "monitors": the HIDS monitors (daemon/monitor.h). Only lineage is on by
+ * default; the others are off until "enabled": true. */
+#define MONITORS_MAX_DEPTH 32u
+#define MONITORS_DEFAULT_DEPTH 8u
+
+typedef struct MonitorsConfig {
+        bool lineage;                      /* "lineage.enabled", default true */
+        uint32_t lineage_depth;            /* "lineage.depth": ancestors kept per event, 1..32, default 8 */
+        bool lineage_events;               /* "lineage.events": log every fork, exec and exit */
+
+        bool network;                      /* "network.enabled" */
+        NetworkRule *network_rules;        /* "network.rules" */
+        size_t n_network_rules;
+
+        bool dns;                          /* "dns.enabled" */
+
+        bool files;                        /* "files.enabled" */
+        char **file_paths;                 /* "files.paths": absolute; a trailing '/' is a directory tree */
+        size_t n_file_paths;
+
+        bool privilege;                    /* "privilege.enabled" */
+        char **privilege_allow;            /* "privilege.allow": executables (paths or globs) that may gain root */
+        size_t n_privilege_allow;
+
+        bool file_paths_set;               /* given in the document (else the defaults) */
+        bool privilege_allow_set;
+} MonitorsConfig;
+
 typedef struct HipsConfig {
         HipsMode mode;                     /* "mode", default "safe" */
         HipsGate gate;                     /* "gate", default "auto" */
@@ -70,6 +98,8 @@ typedef struct HipsConfig {
         bool interpreters_set;
 
         TamperAction tamper_action;        /* "tamper_action", default "kill" */
+
+        MonitorsConfig monitors;           /* "monitors" */
 } HipsConfig;
 
 typedef enum ProblemSeverity {
@@ -120,3 +150,5 @@ const char *tamper_action_to_string(TamperAction a);
 int tamper_action_from_string(const char *s);
 const char *fail_action_to_string(FailAction a);
 int fail_action_from_string(const char *s);
+const char *network_action_to_string(NetworkAction a);
+int network_action_from_string(const char *s);

@@ -76,6 +76,7 @@ static const char *const record_keys[] = {
         "filename",
         "cmdline",
         "parent_cmdline",
+        "ancestors",
         "sha256",
         "mode",
         "layer",
@@ -423,7 +424,11 @@ static int json_set_string(struct json_object *o, const char *key, const char *v
         if (!value)
                 return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
 
-        if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+        /* In place, but never to "": json-c before 0.17 then forgets the
+         * buffer a longer string had, and leaks it when a longer one comes
+         * (json-c#780). A new object for "" is cheap: an empty parent
+         * cmdline is rare. */
+        if (value[0] != '\0' && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
                 return json_object_set_string(v, value) ? 0 : -ENOMEM;
 
         v = json_object_new_string(value);
@@ -538,6 +543,66 @@ const char *decision_log_path(const DecisionLog *l) {
         return l ? l->path : NULL;
 }
 
+/* [{"pid": 812, "comm": "nginx", "exe": "/usr/sbin/nginx", "exited": false}, ...], or NULL (JSON null) for none known. */
+static int ancestors_to_json(const Ancestor *ancestors, size_t n, struct json_object **ret) {
+        _cleanup_(json_object_putp) struct json_object *a = NULL;
+
+        if (!ancestors) {
+                *ret = NULL;
+                return 0;
+        }
+        a = json_object_new_array_ext((int) n);
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *o = json_object_new_object();
+
+                if (!o || json_object_array_add(a, o) < 0) {
+                        (void) json_object_put(o);
+                        return -ENOMEM;
+                }
+                if (json_set_int64(o, "pid", ancestors[i].pid) < 0 ||
+                    json_set_string(o, "comm", ancestors[i].comm) < 0 ||
+                    json_set_string(o, "exe", ancestors[i].exe) < 0 ||
+                    json_object_object_add(o, "exited", json_object_new_boolean(ancestors[i].exited)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+static int json_set_ancestors(struct json_object *o, const Ancestor *ancestors, size_t n) {
+        struct json_object *a;
+        int r;
+
+        r = ancestors_to_json(ancestors, n, &a);
+        if (r < 0)
+                return r;
+        if (json_object_object_add(o, "ancestors", a) < 0) {
+                (void) json_object_put(a);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+char *ancestors_to_string(const Ancestor *ancestors, size_t n) {
+        char *s = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&s, &size);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%d:%s", i > 0 ? " " : "", (int) ancestors[i].pid,
+                        ancestors[i].exe ?: ancestors[i].comm ?: "?");
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
 static int decision_record_to_json(DecisionLog *l, const DecisionRecord *rec, const char **ret, size_t *ret_size) {
         struct json_object *o = l->record;
         char timestamp[TIMESTAMP_SIZE];
@@ -559,6 +624,7 @@ static int decision_record_to_json(DecisionLog *l, const DecisionRecord *rec, co
             json_set_string(o, "filename", rec->filename) < 0 ||
             json_set_string(o, "cmdline", rec->cmdline) < 0 ||
             json_set_string(o, "parent_cmdline", rec->parent_cmdline) < 0 ||
+            json_set_ancestors(o, rec->ancestors, rec->n_ancestors) < 0 ||
             json_set_string(o, "sha256", rec->sha256) < 0 ||
             json_set_string(o, "mode", rec->mode) < 0 ||
             json_set_string(o, "layer", rec->layer) < 0 ||
@@ -615,6 +681,11 @@ static void decision_record_to_journal(DecisionLog *l, const DecisionRecord *rec
         journal_fields_add(j, "HIPS_FILENAME", rec->filename);
         journal_fields_add(j, "HIPS_CMDLINE", rec->cmdline);
         journal_fields_add(j, "HIPS_PARENT_CMDLINE", rec->parent_cmdline);
+        if (rec->ancestors) {
+                _cleanup_free_ char *a = ancestors_to_string(rec->ancestors, rec->n_ancestors);
+
+                journal_fields_add(j, "HIPS_ANCESTORS", a);
+        }
         journal_fields_add(j, "HIPS_SHA256", rec->sha256);
         journal_fields_add(j, "HIPS_MODE", rec->mode);
         journal_fields_add(j, "HIPS_LAYER", rec->layer);
@@ -708,6 +779,76 @@ void decision_log_write_event(DecisionLog *l, const char *message_id, int priori
                 }
                 va_end(ap);
 
+                decision_log_journal_send(l);
+        }
+}
+
+void decision_log_write_fields(DecisionLog *l, const char *message_id, int priority, const char *event,
+                               const char *message, const LogField *fields, size_t n_fields,
+                               const Ancestor *ancestors, size_t n_ancestors) {
+        _cleanup_(json_object_putp) struct json_object *o = NULL;
+        char timestamp[TIMESTAMP_SIZE];
+        const char *json;
+        size_t n;
+        int r;
+
+        if (!l)
+                return;
+
+        o = json_object_new_object();
+        if (!o) {
+                decision_log_failed(l, -ENOMEM, "format an event for");
+                return;
+        }
+
+        r = format_timestamp(timestamp);
+        if (r >= 0)
+                r = json_set_string(o, "timestamp", timestamp);
+        if (r >= 0)
+                r = json_set_string(o, "event", event);
+        if (r >= 0)
+                r = json_set_string(o, "message", message);
+        for (size_t i = 0; i < n_fields && r >= 0; i++) {
+                const LogField *f = &fields[i];
+
+                if (f->number && f->value) {
+                        char *end;
+                        long long v;
+
+                        errno = 0;
+                        v = strtoll(f->value, &end, 10);
+                        if (errno == 0 && *end == '\0' && end != f->value) {
+                                r = json_set_int64(o, f->key, v);
+                                continue;
+                        }
+                        /* Not a number after all (a bug): keep the text rather than lose it. */
+                }
+                r = json_set_string(o, f->key, f->value);
+        }
+        if (r >= 0)
+                r = json_set_ancestors(o, ancestors, n_ancestors);
+
+        json = r >= 0 ? json_object_to_json_string_length(o, JSON_FLAGS, &n) : NULL;
+        if (json)
+                decision_log_write_line(l, json, n);
+        else
+                decision_log_failed(l, r < 0 ? r : -ENOMEM, "format an event for");
+
+        if (l->journal) {
+                JournalFields *j = &l->journal_fields;
+
+                journal_fields_reset(j);
+                journal_fields_add(j, "MESSAGE", message ?: event);
+                journal_fields_add(j, "MESSAGE_ID", message_id);
+                journal_fields_addf(j, "PRIORITY", "%d", LOG_PRI(priority));
+                journal_fields_add(j, "HIPS_EVENT", event);
+                for (size_t i = 0; i < n_fields; i++)
+                        journal_fields_add_key(j, fields[i].key, fields[i].value);
+                if (ancestors) {
+                        _cleanup_free_ char *a = ancestors_to_string(ancestors, n_ancestors);
+
+                        journal_fields_add(j, "HIPS_ANCESTORS", a);
+                }
                 decision_log_journal_send(l);
         }
 }

@@ -17,6 +17,7 @@
 #include "hash-worker.h"
 #include "log.h"
 #include "manager.h"
+#include "monitor.h"
 #include "proc.h"
 #include "rules.h"
 #include "util.h"
@@ -227,7 +228,12 @@ static void pending_decide(PendingExec *p) {
         const char *rule = NULL, *action;
         char rule_buf[128];
         uint64_t now, latency_us;
+        const Ancestor *ancestors;
+        size_t n_ancestors;
         bool allow;
+
+        /* For "ancestor" rules and the log: the process's chain, parent first. */
+        n_ancestors = monitors_ancestry(m->monitors, p->pid, &ancestors);
 
         bool secondary = p->layer == EXEC_LAYER_HOLD && p->have_record &&
                          same->tid == (uint32_t) p->tid && same->exec_id == p->exec_id;
@@ -254,6 +260,8 @@ static void pending_decide(PendingExec *p) {
                         .parent_cmdline = p->parent_cmdline,
                         .sha256 = p->have_sha256 ? p->sha256 : NULL,
                         .uid = p->uid,
+                        .ancestors = ancestors,
+                        .n_ancestors = n_ancestors,
                 };
                 Judgement j;
 
@@ -337,6 +345,8 @@ static void pending_decide(PendingExec *p) {
                 .action = action,
                 .reason = p->reason,
                 .latency_us = latency_us,
+                .ancestors = ancestors,
+                .n_ancestors = n_ancestors,
         });
         pending_free(p);
 }

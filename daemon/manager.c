@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proc.h"
 #include "manager.h"
+#include "monitor.h"
 #include "util.h"
 
 #define HASH_CACHE_SLOTS 4096
@@ -68,6 +69,10 @@ int manager_new(const char *config_path, const char *log_path, Manager **ret) {
                 /* Not fatal: large files are then hashed on the loop. */
                 log_warning_errno(r, "Failed to start hash worker, hashing on the event loop: %m");
 
+        r = monitors_new(m, &m->monitors);
+        if (r < 0)
+                return r;
+
         r = decision_log_new(m->log_path, &m->log);
         if (r == -ENOMEM)
                 return r;
@@ -89,6 +94,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
         exec_judge_flush(m);
+        monitors_free(m->monitors);
         hash_worker_free(m->hash_worker);
         fanotify_gate_free(m->fanotify);
         hips_bpf_free(m->bpf);
@@ -235,6 +241,8 @@ int manager_apply_config(Manager *m, HipsConfig *config) {
                 return r;
         if (m->bpf)
                 hips_bpf_set_drop_kills(m->bpf, config->fail_action == FAIL_ACTION_BLOCK);
+        /* Telemetry: logs its own problems and never fails a (re)load. */
+        (void) monitors_apply_config(m->monitors, &config->monitors);
 
         config_free(m->config);
         m->config = config;
@@ -344,7 +352,6 @@ typedef struct RecoverContext {
 static void recover_one(void *userdata, uint32_t pid, const struct hips_stopped_value *v) {
         RecoverContext *ctx = userdata;
         Manager *m = ctx->manager;
-        _cleanup_free_ char *raw = NULL;
         struct hips_exec_event *e;
         ProcStatus status;
         char path[64];
@@ -532,6 +539,7 @@ void manager_stop(Manager *m) {
                 m->ring_sources[i] = sd_event_source_disable_unref(m->ring_sources[i]);
         m->counters_timer = sd_event_source_disable_unref(m->counters_timer);
         m->bpf = hips_bpf_free(m->bpf);
+        monitors_stop(m->monitors);
 }
 
 void manager_count_decision(Manager *m, bool allowed, uint64_t latency_us) {

@@ -18,6 +18,7 @@
 #include "hash.h"
 
 typedef struct Manager Manager;
+typedef struct Monitors Monitors;
 
 #define LATENCY_SAMPLES 4096         /* latest decision latencies kept for percentiles */
 #define MANAGER_MAX_PENDING 4096     /* execs waiting for a verdict; beyond, fail_action answers */
@@ -77,6 +78,7 @@ struct Manager {
         HashCache *hash_cache;
         HashWorker *hash_worker;
         DecisionLog *log;
+        Monitors *monitors;          /* the HIDS monitors (monitors.c) */
 
         PendingExec *pending;        /* execs waiting for a hash (exec-judge.c) */
         unsigned n_pending;

@@ -63,7 +63,10 @@ int mounts_parse(const char *text, size_t size, MountEntry **ret, size_t *ret_n)
                 bool seen = false;
 
                 nf = split_fields(p, len, f, flen, ELEMENTSOF(f));
-                p += len + 1;
+                /* Not p += len + 1: after a last line without a newline
+                 * that would point past the end of the buffer (undefined,
+                 * even without a read). */
+                p = nl ? nl + 1 : end;
 
                 /* id parent major:minor root mountpoint options [optional...] - fstype source superopts */
                 for (size_t i = 6; i < nf; i++)

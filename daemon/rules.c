@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
 #include <fnmatch.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -45,6 +49,30 @@ static bool filename_matches(const HipsRule *rule, const ExecSubject *subject) {
         return glob_matches(rule->filename, subject->filename);
 }
 
+bool ancestor_matches(const char *pattern, const Ancestor *ancestor) {
+        const char *base;
+
+        assert(pattern);
+        assert(ancestor);
+
+        /* With a slash ("/usr/sbin/nginx") a path, else a name ("nginx", "php-fpm*"). */
+        if (strchr(pattern, '/'))
+                return glob_matches(pattern, ancestor->exe);
+        if (glob_matches(pattern, ancestor->comm))
+                return true;
+        if (!ancestor->exe)
+                return false;
+        base = strrchr(ancestor->exe, '/');
+        return glob_matches(pattern, base ? base + 1 : ancestor->exe);
+}
+
+static bool any_ancestor_matches(const char *pattern, const ExecSubject *subject) {
+        for (size_t i = 0; i < subject->n_ancestors; i++)
+                if (ancestor_matches(pattern, &subject->ancestors[i]))
+                        return true;
+        return false;
+}
+
 bool rule_matches(const HipsRule *rule, const ExecSubject *subject) {
         assert(rule);
         assert(subject);
@@ -67,6 +95,10 @@ bool rule_matches(const HipsRule *rule, const ExecSubject *subject) {
                 return false;
 
         if (rule->has_uid && rule->uid != subject->uid)
+                return false;
+
+        /* Last: the only field that walks a list. */
+        if (rule->ancestor && !any_ancestor_matches(rule->ancestor, subject))
                 return false;
 
         return true;
@@ -175,6 +207,104 @@ void hips_rule_done(HipsRule *rule) {
         free(rule->cmdline);
         free(rule->parent_cmdline);
         free(rule->sha256);
+        free(rule->ancestor);
 
         *rule = (HipsRule) {};
+}
+
+int cidr_parse(const char *s, int *ret_family, uint8_t ret_addr[16], unsigned *ret_prefix_len) {
+        char buf[INET6_ADDRSTRLEN + 8];
+        uint8_t addr[16] = {};
+        const char *slash;
+        unsigned long prefix;
+        int family, max;
+
+        assert(s);
+
+        if (strlen(s) >= sizeof(buf))
+                return -EINVAL;
+        strcpy(buf, s);
+        slash = strchr(s, '/');
+        if (slash)
+                buf[slash - s] = '\0';
+
+        if (inet_pton(AF_INET, buf, addr) == 1)
+                family = AF_INET, max = 32;
+        else if (inet_pton(AF_INET6, buf, addr) == 1)
+                family = AF_INET6, max = 128;
+        else
+                return -EINVAL;
+
+        prefix = (unsigned long) max;
+        if (slash) {
+                char *end;
+
+                if (!slash[1] || slash[1] < '0' || slash[1] > '9')
+                        return -EINVAL;
+                errno = 0;
+                prefix = strtoul(slash + 1, &end, 10);
+                if (errno != 0 || *end || prefix > (unsigned long) max)
+                        return -EINVAL;
+        }
+
+        /* Host bits are cleared: "10.1.2.3/8" is 10.0.0.0/8. */
+        for (int bit = (int) prefix; bit < max; bit++)
+                addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+
+        *ret_family = family;
+        memcpy(ret_addr, addr, 16);
+        *ret_prefix_len = (unsigned) prefix;
+        return 0;
+}
+
+bool cidr_contains(int family, const uint8_t addr[16], unsigned prefix_len, int subject_family,
+                   const uint8_t subject[16]) {
+        unsigned full = prefix_len / 8, rest = prefix_len % 8;
+
+        if (family != subject_family)
+                return false;
+        if (memcmp(addr, subject, full) != 0)
+                return false;
+        if (rest == 0)
+                return true;
+        return ((addr[full] ^ subject[full]) & (uint8_t) (0xff00u >> rest)) == 0;
+}
+
+bool network_rule_matches(const NetworkRule *rule, const NetworkSubject *subject) {
+        assert(rule);
+        assert(subject);
+
+        if (rule->exe && !glob_matches(rule->exe, subject->exe))
+                return false;
+        if (rule->daddr && !cidr_contains(rule->family, rule->addr, rule->prefix_len, subject->family, subject->daddr))
+                return false;
+        if (rule->has_dport && rule->dport != subject->dport)
+                return false;
+        if (rule->protocol != 0 && rule->protocol != subject->protocol)
+                return false;
+        return true;
+}
+
+const NetworkRule *network_rules_find(const NetworkRule *rules, size_t n, const NetworkSubject *subject,
+                                      size_t *ret_index) {
+        assert(rules || n == 0);
+
+        for (size_t i = 0; i < n; i++)
+                if (network_rule_matches(&rules[i], subject)) {
+                        if (ret_index)
+                                *ret_index = i;
+                        return &rules[i];
+                }
+        return NULL;
+}
+
+void network_rule_done(NetworkRule *rule) {
+        if (!rule)
+                return;
+
+        free(rule->name);
+        free(rule->exe);
+        free(rule->daddr);
+
+        *rule = (NetworkRule) {};
 }

@@ -131,3 +131,82 @@ wait_log() {
 no_stopped_processes() {
         [ -z "$(ps -u "$TEST_UID" -o stat= 2>/dev/null | grep '^T')" ]
 }
+
+# A private system bus for a test: a copy of the defaults of
+# /usr/share/dbus-1/system.conf (deny by default, holes punched by policy
+# files) that includes the policy files given, listening in $T.
+# start_private_bus NAME POLICY-FILE...: starts it, exports
+# DBUS_SYSTEM_BUS_ADDRESS (hipsd, hipsctl and busctl use it) and BUS_ADDRESS.
+# stop_private_buses stops every bus started so (only those).
+PRIVATE_BUS_PIDS=
+start_private_bus() {
+        local name=$1 conf="$T/bus-$1.conf" sock="$T/bus-$1.sock" f i
+        shift
+        command -v dbus-daemon >/dev/null || skip_or_fail "needs dbus-daemon"
+        {
+                cat <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path=$sock</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Debug.Stats"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+EOC
+                for f in "$@"; do echo "  <include>$f</include>"; done
+                echo "</busconfig>"
+        } > "$conf"
+        rm -f "$sock"
+        dbus-daemon --config-file="$conf" --nofork --nosyslog --print-address=1 \
+                >"$T/bus-$name.address" 2>"$T/bus-$name.err" &
+        PRIVATE_BUS_PIDS="$PRIVATE_BUS_PIDS $!"
+        BUS_PID=$!
+        for i in $(seq 1 100); do
+                [ -S "$sock" ] && [ -s "$T/bus-$name.address" ] && break
+                sleep 0.05
+        done
+        if ! [ -S "$sock" ]; then
+                echo "dbus-daemon did not start:"; cat "$T/bus-$name.err"
+                return 1
+        fi
+        BUS_ADDRESS="unix:path=$sock"
+        export DBUS_SYSTEM_BUS_ADDRESS="$BUS_ADDRESS"
+}
+
+stop_private_buses() {
+        local pid
+        for pid in $PRIVATE_BUS_PIDS; do
+                kill "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+        done
+        PRIVATE_BUS_PIDS=
+}
+
+# wait_file_has FILE PATTERN: up to 5 s for a line matching the grep pattern.
+wait_file_has() {
+        for _ in $(seq 1 100); do
+                grep -q -- "$2" "$1" 2>/dev/null && return 0
+                sleep 0.05
+        done
+        return 1
+}

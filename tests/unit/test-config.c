@@ -84,6 +84,138 @@ static void test_safety_keys(void **state) {
                          "expected an array of absolute paths, got string");
 }
 
+static void test_monitors(void **state) {
+        static const char doc[] =
+                "{\"monitors\": {\n"
+                "  \"lineage\": {\"enabled\": false, \"depth\": 32, \"events\": true},\n"
+                "  \"network\": {\"enabled\": true, \"rules\": [\n"
+                "    {\"name\": \"no-curl-out\", \"exe\": \"/usr/bin/curl\", \"daddr\": \"10.0.0.0/8\", \"dport\": 443,\n"
+                "     \"protocol\": \"tcp\", \"action\": \"kill\"},\n"
+                "    {\"daddr\": \"fe80::1/64\"}]},\n"
+                "  \"dns\": {\"enabled\": true},\n"
+                "  \"files\": {\"enabled\": true, \"paths\": [\"/etc/shadow\", \"/srv/secrets/\"]},\n"
+                "  \"privilege\": {\"enabled\": true, \"allow\": [\"/usr/bin/sudo\", \"/opt/*/helper\"]}\n"
+                "}}";
+        HipsConfig *c = NULL;
+        ConfigProblems p = {};
+
+        /* Defaults: only lineage, 8 ancestors; the default watched paths and allowlist. */
+        assert_int_equal(parse("{}", &c, &p), 0);
+        assert_true(c->monitors.lineage);
+        assert_int_equal(c->monitors.lineage_depth, 8);
+        assert_false(c->monitors.lineage_events);
+        assert_false(c->monitors.network);
+        assert_false(c->monitors.dns);
+        assert_false(c->monitors.files);
+        assert_false(c->monitors.privilege);
+        assert_int_equal(c->monitors.n_network_rules, 0);
+        assert_true(c->monitors.n_file_paths >= 6);
+        assert_string_equal(c->monitors.file_paths[0], "/etc/shadow");
+        assert_true(c->monitors.n_privilege_allow > 4);
+        assert_string_equal(c->monitors.privilege_allow[0], "/usr/bin/sudo");
+        c = config_free(c);
+
+        /* An empty "monitors" is the defaults too. */
+        assert_int_equal(parse("{\"monitors\": {}}", &c, &p), 0);
+        assert_true(c->monitors.lineage);
+        c = config_free(c);
+
+        assert_int_equal(parse(doc, &c, &p), 0);
+        assert_int_equal(p.n, 0);
+        assert_false(c->monitors.lineage);
+        assert_int_equal(c->monitors.lineage_depth, 32);
+        assert_true(c->monitors.lineage_events);
+        assert_true(c->monitors.network);
+        assert_int_equal(c->monitors.n_network_rules, 2);
+        assert_string_equal(c->monitors.network_rules[0].name, "no-curl-out");
+        assert_string_equal(c->monitors.network_rules[0].exe, "/usr/bin/curl");
+        assert_string_equal(c->monitors.network_rules[0].daddr, "10.0.0.0/8");
+        assert_int_equal(c->monitors.network_rules[0].prefix_len, 8);
+        assert_true(c->monitors.network_rules[0].has_dport);
+        assert_int_equal(c->monitors.network_rules[0].dport, 443);
+        assert_int_equal(c->monitors.network_rules[0].protocol, 6);
+        assert_int_equal(c->monitors.network_rules[0].action, NETWORK_ACTION_KILL);
+        assert_null(c->monitors.network_rules[1].name);
+        assert_int_equal(c->monitors.network_rules[1].prefix_len, 64);
+        assert_int_equal(c->monitors.network_rules[1].action, NETWORK_ACTION_ALERT);
+        assert_int_equal(c->monitors.network_rules[1].protocol, 0);
+        assert_true(c->monitors.dns);
+        assert_true(c->monitors.files);
+        assert_int_equal(c->monitors.n_file_paths, 2);
+        assert_string_equal(c->monitors.file_paths[1], "/srv/secrets/");
+        assert_true(c->monitors.privilege);
+        assert_int_equal(c->monitors.n_privilege_allow, 2);
+        assert_string_equal(c->monitors.privilege_allow[1], "/opt/*/helper");
+        c = config_free(c);
+
+        /* Empty lists replace the defaults. */
+        assert_int_equal(parse("{\"monitors\": {\"files\": {\"paths\": []}, \"privilege\": {\"allow\": []}}}", &c, &p), 0);
+        assert_int_equal(c->monitors.n_file_paths, 0);
+        assert_int_equal(c->monitors.n_privilege_allow, 0);
+        c = config_free(c);
+
+        /* Rules of a monitor that is off: a warning, not an error. */
+        assert_int_equal(parse("{\"monitors\": {\"network\": {\"rules\": [{\"dport\": 22}]}}}", &c, &p), 0);
+        assert_int_equal(p.n, 1);
+        assert_problem(&p, 0, PROBLEM_WARNING, "monitors.network",
+                       "has rules but is not enabled (\"enabled\": true): they do nothing");
+        c = config_free(c);
+        config_problems_done(&p);
+
+        /* Errors, each with its JSON path. */
+        assert_one_error("{\"monitors\": []}", "monitors", "expected an object, got array");
+        assert_one_error("{\"monitors\": {\"netwrk\": {}}}", "monitors",
+                         "unknown key \"netwrk\" (expected lineage, network, dns, files or privilege)");
+        assert_one_error("{\"monitors\": {\"dns\": true}}", "monitors.dns", "expected an object, got boolean");
+        assert_one_error("{\"monitors\": {\"dns\": {\"enable\": true}}}", "monitors.dns", "unknown key \"enable\"");
+        assert_one_error("{\"monitors\": {\"dns\": {\"enabled\": 1}}}", "monitors.dns.enabled",
+                         "expected a boolean, got integer");
+        assert_one_error("{\"monitors\": {\"lineage\": {\"depth\": 0}}}", "monitors.lineage.depth",
+                         "0 is too small (minimum 1)");
+        assert_one_error("{\"monitors\": {\"lineage\": {\"depth\": 33}}}", "monitors.lineage.depth",
+                         "33 is too large (maximum 32)");
+        assert_one_error("{\"monitors\": {\"files\": {\"paths\": [\"etc/shadow\"]}}}", "monitors.files.paths[0]",
+                         "expected an absolute path, got \"etc/shadow\"");
+        assert_one_error("{\"monitors\": {\"files\": {\"paths\": \"/etc/shadow\"}}}", "monitors.files.paths",
+                         "expected an array of absolute paths, got string");
+        assert_one_error("{\"monitors\": {\"privilege\": {\"allow\": [\"sudo\"]}}}", "monitors.privilege.allow[0]",
+                         "expected an absolute path, got \"sudo\"");
+        assert_one_error("{\"monitors\": {\"network\": {\"rules\": {}}}}", "monitors.network.rules",
+                         "expected an array of rules, got object");
+        assert_one_error("{\"monitors\": {\"network\": {\"enabled\": true, \"rules\": [{\"action\": \"kill\"}]}}}",
+                         "monitors.network.rules[0]", "rule has no match field (exe, daddr, dport or protocol)");
+        assert_one_error("{\"monitors\": {\"network\": {\"enabled\": true, \"rules\": [{\"dport\": 22, \"port\": 1}]}}}",
+                         "monitors.network.rules[0]", "unknown key \"port\"");
+        assert_one_error("{\"monitors\": {\"network\": {\"enabled\": true, \"rules\": [{\"daddr\": \"10.0.0.0/40\"}]}}}",
+                         "monitors.network.rules[0].daddr",
+                         "expected an IPv4 or IPv6 address or CIDR (\"10.0.0.0/8\", \"::1\"), got \"10.0.0.0/40\"");
+        assert_one_error("{\"monitors\": {\"network\": {\"enabled\": true, \"rules\": [{\"dport\": 65536}]}}}",
+                         "monitors.network.rules[0].dport", "65536 is too large (maximum 65535)");
+        assert_one_error("{\"monitors\": {\"network\": {\"enabled\": true, \"rules\": [{\"dport\": 1, \"action\": \"block\"}]}}}",
+                         "monitors.network.rules[0].action", "expected \"alert\" or \"kill\", got \"block\"");
+        assert_one_error("{\"monitors\": {\"network\": {\"enabled\": true, \"rules\": [{\"protocol\": \"icmp\"}]}}}",
+                         "monitors.network.rules[0].protocol", "expected \"tcp\" or \"udp\", got \"icmp\"");
+        assert_one_error("{\"monitors\": {\"network\": {\"enabled\": true, \"rules\": [{\"exe\": \"curl\"}]}}}",
+                         "monitors.network.rules[0].exe",
+                         "expected an absolute path or a glob starting with '/' or '*', got \"curl\"");
+
+        /* The exec rules' "ancestor". */
+        assert_int_equal(parse("{\"blocklist\": [{\"filename\": \"/usr/bin/*sh\", \"ancestor\": \"*/nginx\"},"
+                               " {\"ancestor\": \"php-fpm*\"}]}", &c, &p), 0);
+        assert_int_equal(p.n, 0);
+        assert_string_equal(c->block[0].ancestor, "*/nginx");
+        assert_string_equal(c->block[1].ancestor, "php-fpm*");
+        c = config_free(c);
+        /* It is a match field; rules that differ only there are not duplicates. */
+        assert_int_equal(parse("{\"blocklist\": [{\"ancestor\": \"a\"}, {\"ancestor\": \"b\"}, {\"ancestor\": \"a\"}]}", &c, &p), 0);
+        assert_int_equal(p.n, 1);
+        assert_problem(&p, 0, PROBLEM_WARNING, "blocklist[2]", "duplicate of blocklist[0]");
+        c = config_free(c);
+        config_problems_done(&p);
+        assert_one_error("{\"blocklist\": [{\"ancestor\": \"\"}]}", "blocklist[0].ancestor", "must not be empty");
+        assert_one_error("{\"blocklist\": [{\"ancestor\": 1}]}", "blocklist[0].ancestor", "expected a glob, got integer");
+}
+
 static void test_full_document(void **state) {
         static const char doc[] =
                 "{\n"
@@ -275,9 +407,9 @@ static void test_single_errors(void **state) {
 
                 /* Rules that match nothing in particular. */
                 { "{\"blocklist\":[{}]}", "blocklist[0]",
-                  "rule has no match field (filename, cmdline, parent_cmdline, sha256 or uid)" },
+                  "rule has no match field (filename, cmdline, parent_cmdline, sha256, uid or ancestor)" },
                 { "{\"allowlist\":[{\"uid\":1},{\"name\":\"everything\"}]}", "allowlist[1]",
-                  "rule has no match field (filename, cmdline, parent_cmdline, sha256 or uid)" },
+                  "rule has no match field (filename, cmdline, parent_cmdline, sha256, uid or ancestor)" },
 
                 /* Not an object at the top. */
                 { "[]", "", "expected an object at the top level, got array" },
@@ -596,7 +728,7 @@ static void test_multiple_errors(void **state) {
         assert_problem(&p, 3, PROBLEM_ERROR, "blocklist[1].sha256", "expected a string of 64 hex digits or \"unhashed\", got \"xyz\"");
         assert_problem(&p, 4, PROBLEM_ERROR, "blocklist[1]", "unknown key \"bogus\"");
         assert_problem(&p, 5, PROBLEM_ERROR, "blocklist[2]",
-                       "rule has no match field (filename, cmdline, parent_cmdline, sha256 or uid)");
+                       "rule has no match field (filename, cmdline, parent_cmdline, sha256, uid or ancestor)");
         assert_problem(&p, 6, PROBLEM_ERROR, "decision_timeout_ms", "-5 is too small (minimum 1)");
         assert_problem(&p, 7, PROBLEM_ERROR, "", "unknown key \"extra\"");
         assert_problem(&p, 8, PROBLEM_ERROR, "kernel_allowlist[1]", "expected an absolute path, got \"b\"");
@@ -854,6 +986,7 @@ int main(void) {
                 cmocka_unit_test(test_check_paths),
                 cmocka_unit_test(test_config_free),
                 cmocka_unit_test(test_safety_keys),
+                cmocka_unit_test(test_monitors),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

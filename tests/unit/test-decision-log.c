@@ -30,7 +30,12 @@ static char tmpdir[] = "/tmp/test-decision-log-XXXXXX";
 
 static const char *const record_keys[] = {
         "timestamp", "event", "exec_id", "pid", "ppid", "uid", "filename", "cmdline",
-        "parent_cmdline", "sha256", "mode", "layer", "rule", "action", "reason", "latency_us",
+        "parent_cmdline", "ancestors", "sha256", "mode", "layer", "rule", "action", "reason", "latency_us",
+};
+
+static const Ancestor ancestors_full[] = {
+        { .pid = 812, .comm = "nginx", .exe = "/usr/sbin/nginx" },
+        { .pid = 1, .comm = "systemd", .exe = NULL, .exited = true },
 };
 
 static const DecisionRecord record_full = {
@@ -48,6 +53,8 @@ static const DecisionRecord record_full = {
         .action = "block",
         .reason = "timeout",
         .latency_us = 1234,
+        .ancestors = ancestors_full,
+        .n_ancestors = 2,
 };
 
 static const DecisionRecord record_nulls = {
@@ -212,6 +219,29 @@ static void assert_timestamp(struct json_object *o, time_t not_before, time_t no
         assert_true(t >= not_before && t <= not_after);
 }
 
+/* "ancestors": null, or [{pid, comm, exe, exited}...] in order. */
+static void assert_json_ancestors(struct json_object *o, const Ancestor *a, size_t n) {
+        struct json_object *v;
+
+        assert_true(json_object_object_get_ex(o, "ancestors", &v));
+        if (!a) {
+                assert_null(v);
+                return;
+        }
+        assert_true(json_object_is_type(v, json_type_array));
+        assert_int_equal(json_object_array_length(v), n);
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(v, i), *x;
+
+                assert_json_int(e, "pid", a[i].pid);
+                assert_json_string(e, "comm", a[i].comm);
+                assert_json_string(e, "exe", a[i].exe);
+                assert_true(json_object_object_get_ex(e, "exited", &x));
+                assert_true(json_object_is_type(x, json_type_boolean));
+                assert_int_equal(json_object_get_boolean(x), a[i].exited);
+        }
+}
+
 static void assert_record(const char *line, const DecisionRecord *r, time_t not_before, time_t not_after) {
         struct json_object *o = json_tokener_parse(line);
 
@@ -227,6 +257,7 @@ static void assert_record(const char *line, const DecisionRecord *r, time_t not_
         assert_json_string(o, "filename", r->filename);
         assert_json_string(o, "cmdline", r->cmdline);
         assert_json_string(o, "parent_cmdline", r->parent_cmdline);
+        assert_json_ancestors(o, r->ancestors, r->n_ancestors);
         assert_json_string(o, "sha256", r->sha256);
         assert_json_string(o, "mode", r->mode);
         assert_json_string(o, "layer", r->layer);
@@ -442,6 +473,56 @@ static void test_write_event(void **state) {
         (void) json_object_put(o);
 }
 
+/* Monitor events: typed fields in order, then the ancestors. */
+static void test_write_fields(void **state) {
+        static const char *const keys[] = { "timestamp", "event", "message", "kind", "pid", "daddr", "rule",
+                                            "odd", "ancestors" };
+        static const LogField fields[] = {
+                { "kind", "connect", false },
+                { "pid", "4242", true },
+                { "daddr", "::1", false },
+                { "rule", NULL, false },
+                { "odd", "12x", true },         /* not a number after all: kept as text */
+        };
+        _cleanup_free_ char *text = NULL;
+        char path[256], *lines[4];
+        struct json_object *o, *v;
+        DecisionLog *l = NULL;
+
+        tmp_path(path, sizeof(path), "fields.json");
+        assert_int_equal(decision_log_new(path, &l), 0);
+        decision_log_write_fields(l, HIPS_MESSAGE_MONITOR_NETWORK, LOG_WARNING, "network", "curl connected",
+                                  fields, ELEMENTSOF(fields), ancestors_full, 2);
+        decision_log_write_fields(l, HIPS_MESSAGE_MONITOR_DNS, LOG_INFO, "dns", NULL, fields, 1, NULL, 0);
+        decision_log_free(l);
+
+        text = read_all(path);
+        assert_int_equal(split_lines(text, lines, ELEMENTSOF(lines)), 2);
+        o = json_tokener_parse(lines[0]);
+        assert_non_null(o);
+        assert_keys(o, keys, ELEMENTSOF(keys));
+        assert_json_string(o, "event", "network");
+        assert_json_string(o, "message", "curl connected");
+        assert_json_string(o, "kind", "connect");
+        assert_json_int(o, "pid", 4242);
+        assert_json_string(o, "daddr", "::1");
+        assert_json_string(o, "rule", NULL);
+        assert_json_string(o, "odd", "12x");
+        assert_json_ancestors(o, ancestors_full, 2);
+        (void) json_object_put(o);
+
+        o = json_tokener_parse(lines[1]);
+        assert_non_null(o);
+        assert_json_string(o, "event", "dns");
+        assert_true(json_object_object_get_ex(o, "ancestors", &v));
+        assert_null(v);
+        (void) json_object_put(o);
+
+        free(text);
+        text = ancestors_to_string(ancestors_full, 2);
+        assert_string_equal(text, "812:/usr/sbin/nginx 1:systemd");
+}
+
 /* The native journal protocol: "NAME=value\n", or for values with a
  * newline "NAME\n", a little-endian 64-bit length, the value, "\n". */
 typedef struct JournalEntry {
@@ -556,12 +637,15 @@ static void journal_capture_child(const char *out_path, const char *log_path) {
         decision_log_write(l, &record_nulls);
         decision_log_write_event(l, HIPS_MESSAGE_MODE_CHANGED, LOG_NOTICE, "mode-changed", "Mode changed to safe",
                                  "new_mode", "safe", "a-key.with:odd chars", "v", "unset", NULL, NULL);
+        decision_log_write_fields(l, HIPS_MESSAGE_MONITOR_FILE, LOG_INFO, "file", "cat opened /etc/shadow",
+                                  (const LogField[]) { { "path", "/etc/shadow", false }, { "result", "3", true },
+                                                       { "error", NULL, false } }, 3, ancestors_full, 2);
         decision_log_free(l);
 
         out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (out < 0)
                 _exit(1);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
                 ssize_t n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
                 uint32_t len;
 
@@ -627,7 +711,7 @@ static void test_journal_failure_quiet(void **state) {
 static void test_journal_fields(void **state) {
         _cleanup_free_ char *data = NULL;
         char out_path[256], log_path[256];
-        JournalEntry e[3];
+        JournalEntry e[4];
         const char *p;
         int status;
         pid_t pid;
@@ -646,7 +730,7 @@ static void test_journal_fields(void **state) {
 
         data = read_all(out_path);
         p = data;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
                 uint32_t len;
 
                 memcpy(&len, p, sizeof(len));
@@ -672,6 +756,7 @@ static void test_journal_fields(void **state) {
         assert_journal_field(&e[0], "HIPS_ACTION", "block");
         assert_journal_field(&e[0], "HIPS_REASON", "timeout");
         assert_journal_field(&e[0], "HIPS_LATENCY_US", "1234");
+        assert_journal_field(&e[0], "HIPS_ANCESTORS", "812:/usr/sbin/nginx 1:systemd");
 
         assert_journal_field(&e[1], "MESSAGE", "Allowed exec of /usr/bin/true (pid 124, no rule, layer stop)");
         assert_journal_field(&e[1], "MESSAGE_ID", HIPS_MESSAGE_EXEC_ALLOWED);
@@ -683,6 +768,7 @@ static void test_journal_fields(void **state) {
         assert_journal_field(&e[1], "HIPS_RULE", NULL);
         assert_journal_field(&e[1], "HIPS_REASON", NULL);
         assert_journal_field(&e[1], "HIPS_LATENCY_US", "0");
+        assert_journal_field(&e[1], "HIPS_ANCESTORS", NULL);
 
         assert_journal_field(&e[2], "MESSAGE", "Mode changed to safe");
         assert_journal_field(&e[2], "MESSAGE_ID", HIPS_MESSAGE_MODE_CHANGED);
@@ -692,7 +778,16 @@ static void test_journal_fields(void **state) {
         assert_journal_field(&e[2], "HIPS_A_KEY_WITH_ODD_CHARS", "v");
         assert_journal_field(&e[2], "HIPS_UNSET", NULL);
 
-        for (int i = 0; i < 3; i++)
+        assert_journal_field(&e[3], "MESSAGE", "cat opened /etc/shadow");
+        assert_journal_field(&e[3], "MESSAGE_ID", HIPS_MESSAGE_MONITOR_FILE);
+        assert_journal_field(&e[3], "PRIORITY", "6");
+        assert_journal_field(&e[3], "HIPS_EVENT", "file");
+        assert_journal_field(&e[3], "HIPS_PATH", "/etc/shadow");
+        assert_journal_field(&e[3], "HIPS_RESULT", "3");
+        assert_journal_field(&e[3], "HIPS_ERROR", NULL);
+        assert_journal_field(&e[3], "HIPS_ANCESTORS", "812:/usr/sbin/nginx 1:systemd");
+
+        for (int i = 0; i < 4; i++)
                 journal_entry_done(&e[i]);
 }
 
@@ -813,6 +908,7 @@ int main(void) {
                 cmocka_unit_test(test_write_error_reported_once),
                 cmocka_unit_test(test_partial_last_line),
                 cmocka_unit_test(test_write_event),
+                cmocka_unit_test(test_write_fields),
                 cmocka_unit_test(test_journal_failure_quiet),
                 cmocka_unit_test(test_journal_fields),
                 cmocka_unit_test(test_invalid),

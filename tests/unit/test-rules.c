@@ -6,7 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +574,7 @@ static void test_hips_rule_done(void **state) {
                 .cmdline = strdup("c"),
                 .parent_cmdline = strdup("p"),
                 .sha256 = strdup(SHA_A),
+                .ancestor = strdup("nginx"),
                 .has_uid = true,
                 .uid = 3,
                 .has_identity = true,
@@ -587,6 +590,125 @@ static void test_hips_rule_done(void **state) {
         /* Twice is harmless, and NULL is accepted. */
         hips_rule_done(&rule);
         hips_rule_done(NULL);
+}
+
+static void test_ancestor(void **state) {
+        static const Ancestor chain[] = {
+                { .pid = 40, .comm = "sh", .exe = "/usr/bin/dash" },
+                { .pid = 30, .comm = "php-fpm8.2", .exe = "/usr/sbin/php-fpm8.2" },
+                { .pid = 20, .comm = "nginx", .exe = "/usr/sbin/nginx" },
+                { .pid = 1, .comm = "systemd", .exe = NULL },
+        };
+        HipsRule r = { .ancestor = (char *) "nginx" };
+        ExecSubject s = subject_full();
+
+        /* No chain known: a rule naming an ancestor never matches. */
+        assert_false(rule_matches(&r, &s));
+
+        s.ancestors = chain;
+        s.n_ancestors = ELEMENTSOF(chain);
+        /* Any ancestor, at any depth given. */
+        assert_true(rule_matches(&r, &s));
+        r.ancestor = (char *) "php-fpm*";
+        assert_true(rule_matches(&r, &s));
+        /* Without a slash: the comm or the exe's base name. */
+        r.ancestor = (char *) "systemd";
+        assert_true(rule_matches(&r, &s));
+        r.ancestor = (char *) "dash";
+        assert_true(rule_matches(&r, &s));
+        /* With a slash: the exe path, never the comm. */
+        r.ancestor = (char *) "/usr/sbin/nginx";
+        assert_true(rule_matches(&r, &s));
+        r.ancestor = (char *) "*/nginx";
+        assert_true(rule_matches(&r, &s));
+        r.ancestor = (char *) "*/systemd";
+        assert_false(rule_matches(&r, &s));
+        r.ancestor = (char *) "apache2";
+        assert_false(rule_matches(&r, &s));
+
+        /* The chain is cut at the depth the caller gives. */
+        r.ancestor = (char *) "nginx";
+        s.n_ancestors = 2;
+        assert_false(rule_matches(&r, &s));
+
+        /* And every other field still has to match. */
+        s.n_ancestors = ELEMENTSOF(chain);
+        r.filename = (char *) "/usr/bin/wget";
+        assert_false(rule_matches(&r, &s));
+}
+
+static void test_cidr(void **state) {
+        uint8_t a[16], subject[16] = {};
+        unsigned prefix;
+        int family;
+
+        assert_int_equal(cidr_parse("10.0.0.0/8", &family, a, &prefix), 0);
+        assert_int_equal(family, AF_INET);
+        assert_int_equal(prefix, 8);
+        subject[0] = 10, subject[1] = 200, subject[3] = 1;
+        assert_true(cidr_contains(family, a, prefix, AF_INET, subject));
+        subject[0] = 11;
+        assert_false(cidr_contains(family, a, prefix, AF_INET, subject));
+        /* Another family never matches. */
+        subject[0] = 10;
+        assert_false(cidr_contains(family, a, prefix, AF_INET6, subject));
+
+        /* Host bits are cleared; a plain address is a /32. */
+        assert_int_equal(cidr_parse("192.168.77.200/20", &family, a, &prefix), 0);
+        assert_int_equal(a[2], 64);
+        assert_int_equal(a[3], 0);
+        assert_int_equal(cidr_parse("127.0.0.1", &family, a, &prefix), 0);
+        assert_int_equal(prefix, 32);
+
+        assert_int_equal(cidr_parse("::1", &family, a, &prefix), 0);
+        assert_int_equal(family, AF_INET6);
+        assert_int_equal(prefix, 128);
+        assert_int_equal(cidr_parse("fe80::/10", &family, a, &prefix), 0);
+        memset(subject, 0, sizeof(subject));
+        subject[0] = 0xfe, subject[1] = 0xbf;
+        assert_true(cidr_contains(family, a, prefix, AF_INET6, subject));
+        subject[1] = 0xc0;
+        assert_false(cidr_contains(family, a, prefix, AF_INET6, subject));
+        assert_int_equal(cidr_parse("::/0", &family, a, &prefix), 0);
+        assert_true(cidr_contains(family, a, prefix, AF_INET6, subject));
+
+        assert_int_equal(cidr_parse("10.0.0.0/33", &family, a, &prefix), -EINVAL);
+        assert_int_equal(cidr_parse("10.0.0.0/", &family, a, &prefix), -EINVAL);
+        assert_int_equal(cidr_parse("10.0.0.0/-1", &family, a, &prefix), -EINVAL);
+        assert_int_equal(cidr_parse("10.0.0/8", &family, a, &prefix), -EINVAL);
+        assert_int_equal(cidr_parse("example.com", &family, a, &prefix), -EINVAL);
+        assert_int_equal(cidr_parse("::1/129", &family, a, &prefix), -EINVAL);
+        assert_int_equal(cidr_parse("", &family, a, &prefix), -EINVAL);
+}
+
+static void test_network_rules(void **state) {
+        NetworkRule rules[3] = {
+                { .exe = (char *) "/usr/bin/curl", .has_dport = true, .dport = 443 },
+                { .daddr = (char *) "10.0.0.0/8", .protocol = IPPROTO_UDP, .action = NETWORK_ACTION_KILL },
+                { .exe = (char *) "*/nc*" },
+        };
+        NetworkSubject s = { .exe = "/usr/bin/curl", .family = AF_INET, .dport = 443, .protocol = IPPROTO_TCP };
+        size_t i = 99;
+
+        assert_int_equal(cidr_parse("10.0.0.0/8", &rules[1].family, rules[1].addr, &rules[1].prefix_len), 0);
+
+        assert_ptr_equal(network_rules_find(rules, 3, &s, &i), &rules[0]);
+        assert_int_equal(i, 0);
+        s.dport = 80;
+        assert_null(network_rules_find(rules, 3, &s, NULL));
+
+        /* CIDR and protocol both. */
+        s.daddr[0] = 10, s.daddr[3] = 7;
+        assert_null(network_rules_find(rules, 3, &s, NULL));
+        s.protocol = IPPROTO_UDP;
+        assert_ptr_equal(network_rules_find(rules, 3, &s, &i), &rules[1]);
+        assert_int_equal(i, 1);
+
+        /* An unknown exe never matches a rule that names one. */
+        s = (NetworkSubject) { .exe = NULL, .family = AF_INET6, .dport = 1, .protocol = IPPROTO_TCP };
+        assert_null(network_rules_find(rules, 3, &s, NULL));
+        s.exe = "/usr/bin/ncat";
+        assert_ptr_equal(network_rules_find(rules, 3, &s, NULL), &rules[2]);
 }
 
 int main(void) {
@@ -613,6 +735,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_identity_hard_link, files_setup, files_teardown),
                 cmocka_unit_test_setup_teardown(test_identity_symlink, files_setup, files_teardown),
                 cmocka_unit_test(test_hips_rule_done),
+                cmocka_unit_test(test_ancestor),
+                cmocka_unit_test(test_cidr),
+                cmocka_unit_test(test_network_rules),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
