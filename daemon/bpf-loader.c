@@ -33,6 +33,9 @@ struct HipsBpf {
         void *userdata;
         int n_cpus;
         bool pinned;
+        /* One per pid namespace: a hipsd in a container must never take
+         * the host's entries for its own (their pids mean other processes). */
+        char pin_path[64];
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *format, va_list ap) {
@@ -133,7 +136,7 @@ static int open_and_load(HipsBpf *b, const HipsBpfOptions *o, uint32_t pidns, bo
                         return r;
         }
         if (pin) {
-                r = bpf_map__set_pin_path(b->skel->maps.stopped, HIPS_PIN_DIR "/stopped");
+                r = bpf_map__set_pin_path(b->skel->maps.stopped, b->pin_path);
                 if (r < 0)
                         return r;
         }
@@ -179,6 +182,10 @@ int hips_bpf_load(const HipsBpfOptions *o, HipsBpf **ret) {
                 return log_error_errno(b->n_cpus < 0 ? b->n_cpus : -EINVAL, "Failed to count possible CPUs: %m");
         if (pidns != 0)
                 log_info("Running in a pid namespace (inode %u): gating only the processes in it.", pidns);
+        if (pidns == 0)
+                (void) snprintf(b->pin_path, sizeof(b->pin_path), "%s/stopped", HIPS_PIN_DIR);
+        else
+                (void) snprintf(b->pin_path, sizeof(b->pin_path), "%s/stopped-pidns-%u", HIPS_PIN_DIR, pidns);
 
         r = ensure_pin_dir();
         pin = r >= 0;
@@ -190,7 +197,7 @@ int hips_bpf_load(const HipsBpfOptions *o, HipsBpf **ret) {
         if (r < 0 && pin) {
                 /* A pin from an older, incompatible hipsd: replace it. */
                 log_info_errno(r, "Could not reuse pinned stopped map (%m), replacing it.");
-                (void) unlink(HIPS_PIN_DIR "/stopped");
+                (void) unlink(b->pin_path);
                 r = open_and_load(b, o, pidns, pin);
         }
         if (r < 0)

@@ -2,6 +2,10 @@
 /* hipsd: command line, then one sd-event loop until SIGTERM. */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,6 +117,46 @@ static int load_config(HipsConfig **ret) {
         return r;
 }
 
+/* One hipsd per pid namespace: two would each take the other's SIGCONT for
+ * tampering and the other's stopped processes for their own. The lock lives
+ * as long as the process (the fd is never closed). */
+static int take_instance_lock(void) {
+        char path[128], buf[32], ns[64] = "";
+        struct stat st;
+        int fd;
+        ssize_t n;
+
+        if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != 0xEFFFFFFCU)
+                (void) snprintf(ns, sizeof(ns), "-pidns-%lu", (unsigned long) st.st_ino);
+        (void) mkdir(HIPS_RUNTIME_DIR, 0755);
+        (void) snprintf(path, sizeof(path), "%s/hipsd%s.lock", HIPS_RUNTIME_DIR, ns);
+
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) {
+                fprintf(stderr, "hipsd: cannot open %s: %m\n", path);
+                return -errno;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+
+                n = pread(fd, buf, sizeof(buf) - 1, 0);
+                buf[n > 0 ? n : 0] = '\0';
+                buf[strcspn(buf, "\n")] = '\0';
+                if (e == EWOULDBLOCK)
+                        fprintf(stderr, "hipsd: another hipsd (pid %s) is already running in this pid namespace.\n",
+                                *buf ? buf : "?");
+                else
+                        fprintf(stderr, "hipsd: cannot lock %s: %s\n", path, strerror(e));
+                (void) close(fd);
+                return -e;
+        }
+        n = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
+        /* The pid in the file is only informative. */
+        if (ftruncate(fd, 0) == 0)
+                (void) !pwrite(fd, buf, (size_t) n, 0);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         HipsConfig *config = NULL;
@@ -135,6 +179,12 @@ int main(int argc, char *argv[]) {
         if (geteuid() != 0) {
                 config_free(config);
                 fprintf(stderr, "hipsd: must run as root (loads BPF programs, holds execs).\n");
+                return EXIT_FAILURE;
+        }
+
+        r = take_instance_lock();
+        if (r < 0) {
+                config_free(config);
                 return EXIT_FAILURE;
         }
 

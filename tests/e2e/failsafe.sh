@@ -53,6 +53,10 @@ stopped_pids() { ps -u "$TEST_UID" -o pid=,stat= | awk '$2 ~ /^T/ {print $1}'; }
 config sigstop
 : > "$LOG"
 start_hipsd || fail "crash: hipsd starts"
+# Two in one pid namespace would stop and resume each other's processes.
+HIPS_NO_JOURNAL=1 "$HIPSD" --config "$T/config.json" --log-file "$T/second.log" > "$T/second.out" 2>&1
+check "a second hipsd refuses to start" test $? = 1
+check "and says why" grep -q "another hipsd (pid $HIPSD_PID) is already running" "$T/second.out"
 kill -STOP "$HIPSD_PID"          # it can no longer answer: the gate keeps what it stops
 as_user "$T/bin/allowed-a" "$T/markers/crash-a" & A=$!
 as_user "$T/bin/allowed-b" "$T/markers/crash-b" & B=$!
