@@ -36,8 +36,6 @@ const volatile __u32 hips_tgid = 0;
  * resume the others), and every pid it is given is a pid as it sees it. */
 const volatile __u32 hips_pidns_ino = 0;
 
-#define HIPS_MAX_PIDNS_LEVEL 8
-
 /* Changed at run time through the skeleton's mmap()ed .bss: enum hips_mode. */
 volatile __u32 hips_mode = HIPS_MODE_BPF_SAFE;
 
@@ -142,25 +140,7 @@ static __always_inline void count(__u32 which) {
                 *c += 1;
 }
 
-/* The number of pid in hipsd's pid namespace; 0 when not visible there. */
-static __always_inline __u32 pid_nr_seen(struct pid *pid) {
-        unsigned int level;
-
-        if (!pid)
-                return 0;
-        level = BPF_CORE_READ(pid, level);
-        for (unsigned int i = 0; i < HIPS_MAX_PIDNS_LEVEL; i++) {
-                struct upid up;
-
-                if (i > level)
-                        break;
-                if (bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[i]) < 0)
-                        return 0;
-                if (BPF_CORE_READ(up.ns, ns.inum) == hips_pidns_ino)
-                        return (__u32) up.nr;
-        }
-        return 0;
-}
+#include "hips-pidns.bpf.h"
 
 /* tid and tgid of current, and the tgid of its parent, as hipsd sees them. */
 struct seen_ids {
