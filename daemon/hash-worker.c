@@ -73,6 +73,7 @@ static void *worker_main(void *arg) {
                 (void) write(w->eventfd, &one, sizeof(one));
         }
         pthread_mutex_unlock(&w->lock);
+        hash_release_buffer();
         return NULL;
 }
 

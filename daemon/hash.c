@@ -81,6 +81,11 @@ static uint8_t *hash_chunk_get(void) {
         return (hash_chunk = p);
 }
 
+void hash_release_buffer(void) {
+        free(hash_chunk);
+        hash_chunk = NULL;
+}
+
 static void hex_encode(const uint8_t *digest, size_t n, char *ret) {
         static const char digits[] = "0123456789abcdef";
 

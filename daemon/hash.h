@@ -15,6 +15,9 @@
 /* Initialise libgcrypt once (version check, no secure memory). Returns 0 or -EIO. */
 int hash_init(void);
 
+/* Free the calling thread's read buffer (at thread or process exit). */
+void hash_release_buffer(void);
+
 /* Hash the whole file behind fd with pread() from offset 0 (the fd's offset is
  * not used or changed). Returns 0, -EFBIG when the file is larger than
  * max_bytes (nothing hashed), or a negative errno from reading. */

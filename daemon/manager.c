@@ -101,6 +101,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         hash_cache_free(m->hash_cache);
+        hash_release_buffer();
         decision_log_free(m->log);
         config_free(m->config);
         free(m->interpreters);

@@ -53,6 +53,9 @@
 #ifndef HIPS_BENCH_STAMP
 #define HIPS_BENCH_STAMP "hips-bench-stamp"
 #endif
+#ifndef HIPS_BENCH_RESPONDER
+#define HIPS_BENCH_RESPONDER "hips-bench-responder"
+#endif
 #ifndef HIPS_BENCH_BASE_CONFIG
 #define HIPS_BENCH_BASE_CONFIG "config.json"
 #endif
@@ -103,16 +106,23 @@ typedef struct Setup {
         const char *gate;       /* config "gate" */
         bool safe;
         bool allow_ldso;
+        int responder;          /* instead of hipsd: 1 hips-bench-responder, 2 the same with ld.so ignored */
 } Setup;
 
-static const Setup setup_safe_auto = { "safe/auto", "safe", "auto", true, false };
-static const Setup setup_safe_auto_ldso = { "safe/auto+ld.so", "safe", "auto", true, true };
-static const Setup setup_safe_sigstop = { "safe/sigstop", "safe", "sigstop", true, false };
-static const Setup setup_functional_auto = { "functional/auto", "functional", "auto", false, false };
-static const Setup setup_functional_sigstop = { "functional/sigstop", "functional", "sigstop", false, false };
+static const Setup setup_safe_auto = { .name = "safe/auto", .mode = "safe", .gate = "auto", .safe = true };
+static const Setup setup_safe_auto_ldso = {
+        .name = "safe/auto+ld.so", .mode = "safe", .gate = "auto", .safe = true, .allow_ldso = true,
+};
+static const Setup setup_safe_sigstop = { .name = "safe/sigstop", .mode = "safe", .gate = "sigstop", .safe = true };
+static const Setup setup_functional_auto = { .name = "functional/auto", .mode = "functional", .gate = "auto" };
+static const Setup setup_functional_sigstop = { .name = "functional/sigstop", .mode = "functional", .gate = "sigstop" };
+/* The floor: what a hold costs here when answering takes no time at all. */
+static const Setup setup_floor_2 = { .name = "floor: 2 bare holds", .mode = "-", .gate = "-", .responder = 1 };
+static const Setup setup_floor_1 = { .name = "floor: 1 bare hold", .mode = "-", .gate = "-", .responder = 2 };
 
 static const Setup *const gated_setups[] = {
         &setup_safe_auto, &setup_safe_sigstop, &setup_functional_auto, &setup_functional_sigstop,
+        &setup_floor_2, &setup_floor_1,
 };
 static const Setup *const safe_setups[] = { &setup_safe_auto, &setup_safe_sigstop };
 /* In functional mode the gate setting only decides whether an unmarked
@@ -122,6 +132,7 @@ static const Setup *const storm_setups[] = { &setup_safe_auto, &setup_safe_sigst
 static const char *arg_hipsd = HIPS_BENCH_HIPSD;
 static const char *arg_stamp = HIPS_BENCH_STAMP;
 static const char *arg_base_config = HIPS_BENCH_BASE_CONFIG;
+static const char *arg_responder = HIPS_BENCH_RESPONDER;
 static const char *arg_profile = NULL;
 static const char *arg_hipsd_prefix = NULL;
 static bool arg_json = false;
@@ -394,7 +405,7 @@ static void format_number(char *buf, size_t size, double v, const char *unit, bo
 static void print_table(FILE *f) {
         const char *section = NULL;
 
-        (void) fprintf(f, "%-44s %13s %13s %13s  %-20s %s\n", "row", "baseline", "hipsd", "added", "target", "met");
+        (void) fprintf(f, "%-50s %12s %12s %12s  %-20s %s\n", "row", "baseline", "hipsd", "added", "target", "met");
         for (size_t i = 0; i < n_rows; i++) {
                 const Row *r = &rows[i];
                 char b[32], h[32], a[32];
@@ -406,7 +417,7 @@ static void print_table(FILE *f) {
                 format_number(b, sizeof(b), r->baseline, r->unit, false);
                 format_number(h, sizeof(h), r->hipsd, r->unit, false);
                 format_number(a, sizeof(a), r->added, r->added_unit, true);
-                (void) fprintf(f, "%-44s %13s %13s %13s  %-20s %s\n", r->name, b, h, a, r->target,
+                (void) fprintf(f, "%-50s %12s %12s %12s  %-20s %s\n", r->name, b, h, a, r->target,
                                r->met < 0 ? "" : r->met ? "yes" : "NO");
         }
 }
@@ -657,6 +668,7 @@ static unsigned left_stopped_add(unsigned n) {
 typedef struct Usage {
         uint64_t cpu_ns;                /* utime + stime */
         uint64_t hwm_kib;               /* VmHWM: peak resident set */
+        uint64_t rss_kib;               /* VmRSS: resident set now */
 } Usage;
 
 static int proc_usage(pid_t pid, Usage *ret) {
@@ -691,6 +703,9 @@ static int proc_usage(pid_t pid, Usage *ret) {
         p = strstr(buf, "\nVmHWM:");
         if (p)
                 u.hwm_kib = strtoull(p + 7, NULL, 10);
+        p = strstr(buf, "\nVmRSS:");
+        if (p)
+                u.rss_kib = strtoull(p + 7, NULL, 10);
 
         *ret = u;
         return 0;
@@ -852,6 +867,7 @@ typedef struct Hipsd {
         pid_t pid;
         const Setup *setup;
         uint64_t startup_ns;            /* fork() to READY=1 */
+        Usage ready;                    /* right after READY=1 */
         int counters_fd;
         pid_t profiler;
 } Hipsd;
@@ -1016,15 +1032,24 @@ static void profiler_stop(Hipsd *h) {
 
 static void binaries_settle(void);
 
-static int hipsd_start(const Setup *s, Hipsd *ret) {
+static bool hipsd_output_has(const char *what) {
+        char path[PATH_MAX], buf[8192];
+
+        (void) snprintf(path, sizeof(path), "%s/hipsd.out", tmpdir);
+        return read_file(path, buf, sizeof(buf)) > 0 && strstr(buf, what);
+}
+
+static int hipsd_start_once(const Setup *s, Hipsd *ret) {
         char config[PATH_MAX], out[PATH_MAX], log_path[PATH_MAX];
         uint64_t t0;
         pid_t pid;
         int r;
 
-        r = write_config(s, config, sizeof(config));
-        if (r < 0)
-                return r;
+        if (!s->responder) {
+                r = write_config(s, config, sizeof(config));
+                if (r < 0)
+                        return r;
+        }
         (void) snprintf(out, sizeof(out), "%s/hipsd.out", tmpdir);
         (void) snprintf(log_path, sizeof(log_path), "%s/hips.log.json", tmpdir);
         (void) unlink(log_path);
@@ -1047,6 +1072,16 @@ static int hipsd_start(const Setup *s, Hipsd *ret) {
                         (void) dup2(fd, STDERR_FILENO);
                 }
                 (void) setenv("NOTIFY_SOCKET", notify_path, 1);
+                if (s->responder) {
+                        argv[n++] = (char *) arg_responder;
+                        if (s->responder == 2) {
+                                argv[n++] = (char *) "--ignore";
+                                argv[n++] = ldso_path;
+                        }
+                        argv[n] = NULL;
+                        (void) execv(argv[0], argv);
+                        _exit(127);
+                }
                 if (arg_hipsd_prefix) {
                         (void) snprintf(prefix, sizeof(prefix), "%s", arg_hipsd_prefix);
                         n = split_prefix(prefix, argv, ELEMENTSOF(argv) - 8);
@@ -1062,6 +1097,9 @@ static int hipsd_start(const Setup *s, Hipsd *ret) {
         }
 
         r = wait_ready(pid, arg_hipsd_prefix ? 10 * READY_TIMEOUT_NS : READY_TIMEOUT_NS);
+        if (r == -ECHILD && hipsd_output_has("already running"))
+                /* One hipsd per pid namespace: someone else's holds the lock. */
+                return -EBUSY;
         if (r < 0) {
                 progress("hipsd (%s) did not get ready: %s", s->name,
                          r == -ECHILD ? "it exited" : r == -ETIME ? "timeout" : strerror(-r));
@@ -1075,12 +1113,35 @@ static int hipsd_start(const Setup *s, Hipsd *ret) {
                 .pid = pid,
                 .setup = s,
                 .startup_ns = now_ns() - t0,
-                .counters_fd = counters_map_open(pid),
+                .counters_fd = s->responder ? -EBADF : counters_map_open(pid),
         };
-        if (ret->counters_fd < 0)
+        if (ret->counters_fd < 0 && !s->responder)
                 progress("cannot find the counters map of hipsd %d: %s", (int) pid, strerror(-ret->counters_fd));
+        (void) proc_usage(pid, &ret->ready);
         current_hipsd = pid;
         return 0;
+}
+
+/* Start hipsd; while another hipsd holds the one-per-pid-namespace lock,
+ * wait for it (up to 2 min, 20 s with --quick). */
+static int hipsd_start(const Setup *s, Hipsd *ret) {
+        uint64_t deadline = now_ns() + (arg_quick ? 20 : 120) * NSEC_PER_SEC;
+        bool said = false;
+        int r;
+
+        for (;;) {
+                r = hipsd_start_once(s, ret);
+                if (r != -EBUSY)
+                        return r;
+                if (now_ns() >= deadline) {
+                        progress("another hipsd kept the instance lock: cannot start ours (%s)", s->name);
+                        return r;
+                }
+                if (!said)
+                        progress("another hipsd holds the instance lock; waiting for it to go");
+                said = true;
+                sleep_ns(500 * NSEC_PER_MSEC);
+        }
 }
 
 /* Usage and counters, then SIGTERM. A hipsd that died on its own is an error. */
@@ -1101,7 +1162,8 @@ static int hipsd_stop(Hipsd *h, HipsdResult *ret) {
                         progress("hipsd (%s) did not stop on SIGTERM in 10 s: killing it", h->setup->name);
                         kill_and_reap(h->pid);
                         r = q;
-                } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                } else if (h->setup->responder ? !WIFSIGNALED(status) || WTERMSIG(status) != SIGTERM :
+                           !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                         progress("hipsd (%s) exited with status 0x%x", h->setup->name, (unsigned) status);
                         dump_hipsd_output();
                 }
@@ -1233,8 +1295,13 @@ static void stamp_pipe_close(StampPipe *p) {
 
 /* Fork a child that execs path with fd 3 = the pipe; it notes the time right
  * before execve() in shared->t0[slot]. */
+static void stamp_pipe_drain(const StampPipe *p);
+
 static pid_t spawn_stamped(const char *path, const StampPipe *p, unsigned slot) {
-        pid_t pid = fork();
+        pid_t pid;
+
+        stamp_pipe_drain(p);
+        pid = fork();
 
         if (pid == 0) {
                 char *argv[] = { (char *) path, NULL };
@@ -1250,6 +1317,15 @@ static pid_t spawn_stamped(const char *path, const StampPipe *p, unsigned slot) 
 
 /* Wait for a stamped child; returns its exec latency. -ETIME: the child did
  * not end in time (it is killed and counted as left stopped). */
+/* What an exec killed after its write left in the pipe must not be read as
+ * the next exec's time stamp. */
+static void stamp_pipe_drain(const StampPipe *p) {
+        struct timespec ts[16];
+
+        while (read(p->rfd, ts, sizeof(ts)) > 0)
+                ;
+}
+
 static int collect_stamped(pid_t pid, const StampPipe *p, unsigned slot, uint64_t *ret_ns) {
         struct timespec ts;
         uint64_t t1;
@@ -1269,12 +1345,19 @@ static int collect_stamped(pid_t pid, const StampPipe *p, unsigned slot, uint64_
         }
         if (r < 0)
                 return r;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                stamp_pipe_drain(p);
                 return -EPROTO;
+        }
         if (read(p->rfd, &ts, sizeof(ts)) != sizeof(ts))
                 return -ENODATA;
         t1 = timespec_to_ns(&ts);
-        *ret_ns = t1 > shared->t0[slot] ? t1 - shared->t0[slot] : 0;
+        if (t1 < shared->t0[slot]) {
+                /* Not this exec's stamp: something is off, drop the sample. */
+                stamp_pipe_drain(p);
+                return -ENODATA;
+        }
+        *ret_ns = t1 - shared->t0[slot];
         return 0;
 }
 
@@ -1459,7 +1542,7 @@ static int bench_fastpath(void) {
                 row->added = row->hipsd - row->baseline;
                 row = row_add(section, "us", "%s hipsd CPU per exec", s->name);
                 row->hipsd = h->n ? (double) f[i].cpu_ns / (double) h->n / (double) NSEC_PER_USEC : NAN;
-                row = row_add(section, "", "%s fast-path hits per exec", s->name);
+                row = row_add(section, "", "%s fast-path hits / execs (machine-wide)", s->name);
                 row->hipsd = h->n ? (double) f[i].fast / (double) h->n : NAN;
                 samples_done(h);
         }
@@ -1604,12 +1687,14 @@ static int bench_gated(void) {
 
                 /* The gate must really have held (hold), stopped (sigstop) or
                  * reported (functional) each exec, or the numbers mean nothing. */
-                if (s->safe && streq(s->gate, "auto") && g[i].hold_passed < g[i].execs)
+                if (s->responder)
+                        ;
+                else if (s->safe && streq(s->gate, "auto") && g[i].hold_passed < g[i].execs)
                         progress("WARNING: %s: %" PRIu64 " execs passed the hold for %" PRIu64 " measured",
                                  s->name, g[i].hold_passed, g[i].execs);
-                if (s->safe && streq(s->gate, "sigstop") && g[i].stops < g[i].execs)
+                else if (s->safe && streq(s->gate, "sigstop") && g[i].stops < g[i].execs)
                         progress("WARNING: %s: %" PRIu64 " stops for %" PRIu64 " measured execs", s->name, g[i].stops, g[i].execs);
-                if (!s->safe && g[i].events < g[i].execs)
+                else if (!s->safe && g[i].events < g[i].execs)
                         progress("WARNING: %s: %" PRIu64 " events for %" PRIu64 " measured execs", s->name, g[i].events, g[i].execs);
                 progress("gated %s: %" PRIu64 " execs, hold-passed %" PRIu64 ", stops %" PRIu64 ", events %" PRIu64,
                          s->name, g[i].execs, g[i].hold_passed, g[i].stops, g[i].events);
@@ -1827,6 +1912,8 @@ typedef struct StormResult {
         uint64_t drops;
         double cpu_us_per_exec;
         double hwm_mib;
+        double hwm_ready_mib;
+        double rss_mib;
         bool ran;
 } StormResult;
 
@@ -1921,6 +2008,8 @@ static int storm_once(const Setup *s, unsigned attempt, StormResult *ret, bool *
                 res.drops = hr.counters[HIPS_CNT_DROPS];
                 res.cpu_us_per_exec = total ? (double) (hr.usage.cpu_ns - u0.cpu_ns) / (double) total / (double) NSEC_PER_USEC : NAN;
                 res.hwm_mib = (double) hr.usage.hwm_kib / 1024.0;
+                res.rss_mib = (double) hr.usage.rss_kib / 1024.0;
+                res.hwm_ready_mib = (double) h.ready.hwm_kib / 1024.0;
                 if (!hr.have_counters)
                         res.drops = UINT64_MAX;
         }
@@ -1985,6 +2074,10 @@ static int bench_storm(void) {
                 row = row_add(section, "MiB", "%s hipsd peak RSS (VmHWM)", s->name);
                 row->hipsd = hips[i].hwm_mib;
                 row_target_value_below(row, row->hipsd, 16, "< 16 MiB");
+                row = row_add(section, "MiB", "%s   of which peak by READY=1", s->name);
+                row->hipsd = hips[i].hwm_ready_mib;
+                row = row_add(section, "MiB", "%s   RSS after the storm", s->name);
+                row->hipsd = hips[i].rss_mib;
         }
         return r;
 }
@@ -2105,11 +2198,12 @@ static void help(void) {
                "  --hipsd PATH         hipsd binary (default %s)\n"
                "  --stamp PATH         hips-bench-stamp binary (default %s)\n"
                "  --base-config PATH   config the setups are made from (default %s)\n"
+               "  --responder PATH     hips-bench-responder binary (default %s)\n"
                "  --hipsd-prefix CMD   run hipsd under CMD (split at spaces), e.g. 'valgrind --tool=callgrind'\n"
                "  --profile CMD        run 'sh -c CMD' during each measured hipsd block, %%p = hipsd's pid,\n"
                "                       %%n = a counter; stopped with SIGINT (e.g. 'perf record -g -p %%p -o /tmp/p%%n')\n"
                "  --keep-tmp           keep the temporary directory\n",
-               HIPS_BENCH_HIPSD, HIPS_BENCH_STAMP, HIPS_BENCH_BASE_CONFIG);
+               HIPS_BENCH_HIPSD, HIPS_BENCH_STAMP, HIPS_BENCH_BASE_CONFIG, HIPS_BENCH_RESPONDER);
 }
 
 static int parse_sections(const char *s) {
@@ -2138,7 +2232,7 @@ static int parse_sections(const char *s) {
 static int parse_argv(int argc, char *argv[]) {
         enum {
                 ARG_JSON = 0x100, ARG_JSON_OUT, ARG_QUICK, ARG_ONLY, ARG_N, ARG_ROUNDS, ARG_STORM_SECONDS, ARG_WAIT_ALONE,
-                ARG_HIPSD, ARG_STAMP, ARG_BASE_CONFIG, ARG_HIPSD_PREFIX, ARG_PROFILE, ARG_KEEP_TMP,
+                ARG_HIPSD, ARG_STAMP, ARG_BASE_CONFIG, ARG_RESPONDER, ARG_HIPSD_PREFIX, ARG_PROFILE, ARG_KEEP_TMP,
         };
         static const struct option options[] = {
                 { "json",          no_argument,       NULL, ARG_JSON          },
@@ -2152,6 +2246,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "hipsd",         required_argument, NULL, ARG_HIPSD         },
                 { "stamp",         required_argument, NULL, ARG_STAMP         },
                 { "base-config",   required_argument, NULL, ARG_BASE_CONFIG   },
+                { "responder",     required_argument, NULL, ARG_RESPONDER     },
                 { "hipsd-prefix",  required_argument, NULL, ARG_HIPSD_PREFIX  },
                 { "profile",       required_argument, NULL, ARG_PROFILE       },
                 { "keep-tmp",      no_argument,       NULL, ARG_KEEP_TMP      },
@@ -2200,6 +2295,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_BASE_CONFIG:
                         arg_base_config = optarg;
+                        break;
+                case ARG_RESPONDER:
+                        arg_responder = optarg;
                         break;
                 case ARG_HIPSD_PREFIX:
                         arg_hipsd_prefix = optarg;

@@ -50,7 +50,8 @@ cleanup() {
         if [ "$FAILED" != 0 ] && leader_alive; then
                 echo "--- diagnostics: systemctl status hipsd; journalctl -u hipsd (last 60 lines)"
                 in_ct systemctl status hipsd --no-pager -l 2>&1 | head -40
-                in_ct journalctl -u hipsd --no-pager -o short-monotonic -n 60 2>&1
+                in_ct journalctl -u hipsd --no-pager -o short-monotonic 2>&1 | grep -v " exec of " | tail -40
+                in_ct ls -la /var/log/hipsd
         fi
         if ! shutdown_container; then
                 echo "not ok - container init $LEADER is still alive"
@@ -88,9 +89,11 @@ in_ct() {
                 SYSTEMD_COLORS=0 SYSTEMD_PAGER= /bin/sh -c '"$@"; exit $?' sh "$@"
 }
 
-# as_tuser CMD...: as the container's unprivileged test user.
+# as_tuser CMD...: as the container's unprivileged test user, the child of
+# a shell in the container (so that its parent is one hipsd can see).
 as_tuser() {
-        in_ct setpriv --reuid="$TUID" --regid="$TGID" --clear-groups -- "$@"
+        in_ct /bin/sh -c 'u=$1 g=$2; shift 2; setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"; exit $?' \
+                sh "$TUID" "$TGID" "$@"
 }
 
 prop() {  # prop NAME: a property of hipsd.service
@@ -274,7 +277,24 @@ write_config
 # call filter has no mount(2)). Start from tracefs unmounted; bpffs as PID 1
 # mounts it on a host (not in a container).
 in_ct systemctl stop sys-kernel-tracing.mount
-check "tracefs unmounted before hipsd starts" not in_ct findmnt /sys/kernel/tracing
+tracefs_gone() { not in_ct findmnt /sys/kernel/tracing >/dev/null; }
+if ! wait_until 10 tracefs_gone; then
+        in_ct findmnt /sys/kernel/tracing
+        in_ct systemctl status sys-kernel-tracing.mount --no-pager
+fi
+check "tracefs unmounted before hipsd starts" tracefs_gone
+
+# A sanitizer build: LeakSanitizer stops the world with ptrace(2), which the
+# unit's system call filter refuses, so that its report at exit would fail
+# hipsd and hipsctl there. Leaks are the other end-to-end tests' to find.
+if [ "${HIPS_SANITIZE:-none}" != none ]; then
+        mkdir -p "$T/root/etc/systemd/system/hipsd.service.d"
+        cat > "$T/root/etc/systemd/system/hipsd.service.d/sanitizer.conf" <<EOC
+[Service]
+Environment=ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+EOC
+        in_ct systemctl daemon-reload
+fi
 in_ct sh -c 'mountpoint -q /sys/fs/bpf || mount -t bpf -o mode=0700 bpf /sys/fs/bpf'
 
 # --- systemctl enable --now: active (running) only through READY=1.
@@ -291,7 +311,9 @@ check "systemctl status shows active (running) and the status line" \
         sh -c 'echo "$1" | grep -q "Active: active (running)" && echo "$1" | grep -q "Status: \"mode safe"' _ "$status"
 check "the unit pulled tracefs in" test "$(in_ct systemctl is-active sys-kernel-tracing.mount)" = active
 check "hipsd did not have to mount tracefs itself" not journal_has '.MESSAGE | test("Mounted tracefs")'
-check "the stopped map is pinned in bpffs (ReadWritePaths=/sys/fs/bpf)" in_ct test -e /sys/fs/bpf/hipsd/stopped
+# In a pid namespace the pin is named after it: stopped-pidns-INODE.
+check "the stopped map is pinned in bpffs (ReadWritePaths=/sys/fs/bpf)" \
+        output_has '^stopped' in_ct ls /sys/fs/bpf/hipsd
 check "the watchdog is armed (WatchdogSec=30s)" test "$(prop WatchdogUSec)" = 30s
 MAIN_PID=$(prop MainPID)
 
@@ -330,6 +352,9 @@ check "journalctl -u hipsd has the block with its structured fields" wait_until 
         (.HIPS_CMDLINE | startswith(\"$PROGS/blocked-prog \")) and (.HIPS_PARENT_CMDLINE | length) > 0 and
         (.HIPS_EXEC_ID | length) > 0 and (.HIPS_PID | length) > 0 and (.HIPS_LATENCY_US | length) > 0 and
         (.MESSAGE | startswith(\"Blocked exec of $PROGS/blocked-prog\"))"
+in_ct journalctl -u hipsd.service -o json --no-pager HIPS_RULE=nspawn-block | head -1 |
+        jq -c '{MESSAGE_ID, PRIORITY, HIPS_RULE, HIPS_ACTION, HIPS_FILENAME, HIPS_UID, HIPS_MODE, HIPS_LAYER,
+                HIPS_SHA256, HIPS_CMDLINE, HIPS_PARENT_CMDLINE, HIPS_EXEC_ID, HIPS_PID, HIPS_LATENCY_US, MESSAGE}'
 check "the decision log file has the block" in_ct jq -e -s \
         "map(select(.event == \"exec\" and .rule == \"nspawn-block\" and .uid == $TUID)) | length > 0" \
         /var/log/hipsd/hips.log.json
@@ -398,8 +423,8 @@ check "systemctl reload of an invalid config fails (rc $rc)" test "$rc" != 0
 check "... and hipsd runs on, same pid, same rules" \
         sh -c '[ "$1" = active/running ] && [ "$2" = "$3" ] && [ "$4" = 126 ]' _ \
         "$(prop ActiveState)/$(prop SubState)" "$(prop MainPID)" "$MAIN_PID" "$(run_prog later-prog later-2)"
-check "journal: the rejected reload names the problem" wait_until 10 journal_has \
-        '(.MESSAGE | test("Reload of .* rejected")) and (.MESSAGE | test("no_such_key"))'
+check "journal: the reload was rejected" wait_until 10 journal_has '.MESSAGE | test("Reload of .* rejected")'
+check "journal: ... naming the problem" journal_has '.MESSAGE | test("unknown key .*no_such_key")'
 write_config
 before=$(loaded_at)
 out=$(in_ct systemctl reload hipsd.service 2>&1)
@@ -429,18 +454,22 @@ else
         rot_batch b 10
         in_ct sh -c "$post"
 fi
-check "hipsd reopened the log after rotation" wait_until 10 in_ct test -s /var/log/hipsd/hips.log.json
+check "hipsd reopened the log after rotation" wait_until 10 in_ct test -e /var/log/hipsd/hips.log.json
 rot_batch c 10
 rot_lines() {
         in_ct sh -c 'cat /var/log/hipsd/hips.log.json.1 /var/log/hipsd/hips.log.json' |
-                jq -s "map(select(.event == \"exec\" and .filename == \"$PROGS/rot-prog\")) | length"
+                jq -s "map(select(.event == \"exec\" and .filename == \"$PROGS/rot-prog\") | .exec_id) | unique | length"
 }
 expect=$(( $(in_ct sh -c "ls $MARKERS | grep -c '^rot-'") ))
-check "rotated logs lost no line ($(rot_lines) decisions for $expect runs)" wait_until 10 test "$(rot_lines)" = "$expect"
-check "the rotated file has the lines before the rotation" in_ct jq -e -s \
-        "map(select(.cmdline == \"$PROGS/rot-prog $MARKERS/rot-a-1\")) | length == 1" /var/log/hipsd/hips.log.json.1
-check "the new file has the lines after it" in_ct jq -e -s \
-        "map(select(.cmdline == \"$PROGS/rot-prog $MARKERS/rot-c-10\")) | length == 1" /var/log/hipsd/hips.log.json
+rot_complete() { [ "$(rot_lines)" = "$expect" ]; }
+check "rotated logs lost no line ($(rot_lines) execs logged for $expect runs)" wait_until 10 rot_complete
+has_run() {  # has_run FILE TAG: FILE has the decision of rot-prog's run TAG
+        in_ct jq -e -s "map(select(.cmdline == \"$PROGS/rot-prog $MARKERS/rot-$2\")) | length > 0" "$1" >/dev/null
+}
+check "the rotated file has the lines from before the rotation" has_run /var/log/hipsd/hips.log.json.1 a-1
+check "... and none from after it" not has_run /var/log/hipsd/hips.log.json.1 c-10
+check "the new file has the lines from after the rotation" has_run /var/log/hipsd/hips.log.json c-10
+check "... and none from before it" not has_run /var/log/hipsd/hips.log.json a-1
 check "still the same hipsd" test "$(prop MainPID)" = "$MAIN_PID"
 
 # --- systemd-analyze security: reported, and guarded against regressions.
@@ -477,7 +506,7 @@ check "hipsctl status after the restart" in_ct hipsctl status >/dev/null
 # --- Restart=on-failure: a killed hipsd comes back by itself.
 restarts=$(prop NRestarts)
 pid1=$(prop MainPID)
-in_ct kill -KILL "$pid1"
+in_ct /bin/kill -KILL "$pid1"
 restarted() { [ "$(prop NRestarts)" -gt "$restarts" ] && is_running && [ "$(prop MainPID)" != "$pid1" ]; }
 check "after SIGKILL, Restart=on-failure brings hipsd back" wait_until 30 restarted
 rc=$(run_prog blocked-prog blocked-3)

@@ -8,14 +8,15 @@
 #include <unistd.h>
 
 int main(int argc, char *argv[]) {
-        long n, failed = 0;
+        /* volatile: vfork() shares the stack until the child execs. */
+        volatile long n, failed = 0;
 
         if (argc < 3) {
                 fprintf(stderr, "usage: %s N PATH [ARGS...]\n", argv[0]);
                 return 2;
         }
         n = strtol(argv[1], NULL, 10);
-        for (long i = 0; i < n; i++) {
+        for (volatile long i = 0; i < n; i++) {
                 int status;
                 pid_t pid = vfork();
 
