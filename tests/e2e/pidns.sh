@@ -21,17 +21,25 @@ NS_HIPSD=$(pgrep -P "$UNSHARE_PID" -x hipsd)
 check "hipsd started in its own pid namespace" test -n "$NS_HIPSD"
 check "it says it gates only that namespace" grep -q "gating only the processes in it" "$T/hipsd.out"
 
+# Run as the test user inside hipsd's namespace. nsenter itself must not be
+# the parent: it waits with WUNTRACED and stops itself when its child is
+# stopped by the gate, and nobody in the namespace could resume it. With -F
+# it execs a shell (outside the namespace) whose child enters it.
+in_ns() {
+        nsenter -t "$NS_HIPSD" -p -m -F /bin/sh -c \
+                'u=$0 g=$1; shift; setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@" 2>/dev/null; exit $?' \
+                "$TEST_UID" "$TEST_GID" "$@"
+}
+
 as_user "$T/bin/blocked-ns" "$T/markers/host"
 check "a host process outside the namespace is not gated" test -e "$T/markers/host"
 as_user "$T/bin/memfd-exec" "$T/bin/blocked-ns" x "$T/markers/host-memfd" 2>/dev/null
 check "nor stopped by its stop layer (memfd exec ran, nothing in state T)" \
         test -e "$T/markers/host-memfd" -a -z "$(ps -u "$TEST_UID" -o stat= | grep '^T')"
 
-nsenter -t "$NS_HIPSD" -p -m setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
-        "$T/bin/blocked-ns" "$T/markers/inside" 2>/dev/null
+in_ns "$T/bin/blocked-ns" "$T/markers/inside"
 check "a process inside the namespace is held and blocked" test ! -e "$T/markers/inside"
-nsenter -t "$NS_HIPSD" -p -m setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
-        "$T/bin/memfd-exec" "$T/bin/blocked-ns" x "$T/markers/inside-memfd" 2>/dev/null
+in_ns "$T/bin/memfd-exec" "$T/bin/blocked-ns" x "$T/markers/inside-memfd"
 check "and its memfd exec is stopped and killed" test ! -e "$T/markers/inside-memfd"
 check "pids in the log are as the namespace sees them" \
         wait_log '.rule == "block-ns-sha" and .layer == "stop" and .pid < 1000'
