@@ -797,10 +797,13 @@ void bus_emit_properties_changed(Manager *m, const char *first, ...) {
 /* Setup */
 
 static int on_name_request(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         uint32_t ret;
         int r;
 
+        m->bus_name_pending = false;
+        manager_notify_ready(m);
         if (e) {
                 log_warning("Cannot own D-Bus name %s, control API unavailable: %s", HIPS_BUS_NAME, e->message);
                 return 0;
@@ -854,6 +857,7 @@ int bus_setup(Manager *m) {
         r = sd_bus_request_name_async(bus, NULL, HIPS_BUS_NAME, 0, on_name_request, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to request D-Bus name %s: %m", HIPS_BUS_NAME);
+        m->bus_name_pending = true;
 
         r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)

@@ -161,7 +161,6 @@ int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         HipsConfig *config = NULL;
         sigset_t mask;
-        char status[256];
         int r;
 
         r = parse_argv(argc, argv);
@@ -209,8 +208,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        manager_status_line(m, status, sizeof(status));
-        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
+        (void) manager_arm_ready(m);
 
         r = sd_event_loop(m->event);
         manager_stop(m);

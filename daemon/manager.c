@@ -93,6 +93,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
+        sd_event_source_disable_unref(m->ready_timer);
         exec_judge_flush(m);
         monitors_free(m->monitors);
         hash_worker_free(m->hash_worker);
@@ -568,6 +569,47 @@ uint64_t manager_latency_percentile(const Manager *m, double q) {
         qsort(sorted, n, sizeof(uint64_t), cmp_u64);
         k = (size_t) (q * (double) (n - 1) + 0.5);
         return sorted[k < n ? k : n - 1];
+}
+
+/* How long READY=1 waits for the bus daemon to answer RequestName: gating
+ * is already on, and a wedged bus must not make systemd time the start out. */
+#define READY_BUS_WAIT_USEC (2 * USEC_PER_SEC)
+
+void manager_notify_ready(Manager *m) {
+        char status[256];
+
+        if (m->ready_sent)
+                return;
+        m->ready_sent = true;
+        m->ready_timer = sd_event_source_disable_unref(m->ready_timer);
+        manager_status_line(m, status, sizeof(status));
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
+}
+
+static int on_ready_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("The bus daemon has not answered RequestName(%s) in %u s, reporting ready without it.",
+                    HIPS_BUS_NAME, (unsigned) (READY_BUS_WAIT_USEC / USEC_PER_SEC));
+        manager_notify_ready(m);
+        return 0;
+}
+
+int manager_arm_ready(Manager *m) {
+        int r;
+
+        if (!m->bus_name_pending) {
+                manager_notify_ready(m);
+                return 0;
+        }
+        r = sd_event_add_time_relative(m->event, &m->ready_timer, CLOCK_MONOTONIC, READY_BUS_WAIT_USEC, 0,
+                                       on_ready_timeout, m);
+        if (r < 0) {
+                /* Better ready early than never. */
+                manager_notify_ready(m);
+                return log_warning_errno(r, "Failed to arm the start-up timer: %m");
+        }
+        return 0;
 }
 
 void manager_status_line(const Manager *m, char *buf, size_t size) {

@@ -89,6 +89,9 @@ struct Manager {
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
         sd_event_source *sighup_source;
+        sd_event_source *ready_timer;   /* READY=1 even if the bus never answers RequestName */
+        bool bus_name_pending;          /* RequestName(org.hipsd1) sent, no reply yet (bus.c) */
+        bool ready_sent;
 
         ExecStats stats;
         SameExec same_exec[SAME_EXEC_SLOTS];
@@ -122,3 +125,9 @@ void manager_count_decision(Manager *m, bool allowed, uint64_t latency_us);
 /* q in [0, 1], over the latest LATENCY_SAMPLES decisions; 0 when none. */
 uint64_t manager_latency_percentile(const Manager *m, double q);
 void manager_status_line(const Manager *m, char *buf, size_t size);
+
+/* Tell the service manager hipsd is ready, once: after start-up, as soon as
+ * the control API's bus name is owned (or the bus said no, or did not answer
+ * in time), so that "systemctl start" returning means hipsctl works. */
+int manager_arm_ready(Manager *m);
+void manager_notify_ready(Manager *m);
