@@ -137,7 +137,8 @@ struct hips_tamper_event {
         char sender_comm[16];
 };
 
-#define HIPS_TAMPER_RINGBUF_SIZE (256u * 1024u)
+/* Over 800 tamper events (64 bytes each with the header): rare by nature. */
+#define HIPS_TAMPER_RINGBUF_SIZE (64u * 1024u)
 /* 1 MiB holds over 200 events. The pages are mapped into hipsd twice and
  * count in its RSS: 4 MiB buffers alone were 16 MiB of it. A gate event's
  * process waits stopped until it is consumed, so the gate buffer fills only

@@ -47,8 +47,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 hips_tgid = 0;
 const volatile __u32 hips_pidns_ino = 0;
 
-#define HIPS_MAX_PIDNS_LEVEL 8
-
 /* Changed at run time (mmap()ed .bss): lineage also reports fork/exec/exit. */
 volatile __u32 lineage_events = 0;
 
@@ -169,25 +167,7 @@ static __always_inline void submit(__u32 monitor, void *e) {
         count(monitor, HIPS_MON_CNT_EVENTS);
 }
 
-/* As in hips.bpf.c: the number of pid in hipsd's pid namespace, 0 when not visible there. */
-static __always_inline __u32 pid_nr_seen(struct pid *pid) {
-        unsigned int level;
-
-        if (!pid)
-                return 0;
-        level = BPF_CORE_READ(pid, level);
-        for (unsigned int i = 0; i < HIPS_MAX_PIDNS_LEVEL; i++) {
-                struct upid up;
-
-                if (i > level)
-                        break;
-                if (bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[i]) < 0)
-                        return 0;
-                if (BPF_CORE_READ(up.ns, ns.inum) == hips_pidns_ino)
-                        return (__u32) up.nr;
-        }
-        return 0;
-}
+#include "hips-pidns.bpf.h"
 
 /* Tasks are BTF pointers everywhere here (tp_btf arguments,
  * bpf_get_current_task_btf()): their fields are read with plain loads. */

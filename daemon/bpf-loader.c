@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf-loader.h"
+#include "bpf-maps.h"
 #include "hips.skel.h"
 #include "log.h"
 #include "util.h"
@@ -31,7 +32,6 @@ struct HipsBpf {
         hips_exec_event_fn fn;
         hips_tamper_event_fn tamper_fn;
         void *userdata;
-        int n_cpus;
         bool pinned;
         /* One per pid namespace: a hipsd in a container must never take
          * the host's entries for its own (their pids mean other processes). */
@@ -152,17 +152,9 @@ static int open_and_load(HipsBpf *b, const HipsBpfOptions *o, uint32_t pidns, bo
 }
 
 int hips_bpf_load(const HipsBpfOptions *o, HipsBpf **ret) {
-        static const struct {
-                const char *name;
-                ring_buffer_sample_fn fn;
-        } ring_setup[_HIPS_RING_MAX] = {
-                [HIPS_RING_GATE] = { "gate", on_gate_event },
-                [HIPS_RING_EXEC] = { "exec", on_exec_event },
-                [HIPS_RING_TAMPER] = { "tamper", on_tamper_event },
-        };
         _cleanup_free_ HipsBpf *b = NULL;
         uint32_t pidns = own_pidns();
-        int r, map_fds[_HIPS_RING_MAX];
+        int r;
         bool pin;
 
         libbpf_set_print(libbpf_print);
@@ -177,9 +169,6 @@ int hips_bpf_load(const HipsBpfOptions *o, HipsBpf **ret) {
         b->fn = o->exec_fn;
         b->tamper_fn = o->tamper_fn;
         b->userdata = o->userdata;
-        b->n_cpus = libbpf_num_possible_cpus();
-        if (b->n_cpus <= 0)
-                return log_error_errno(b->n_cpus < 0 ? b->n_cpus : -EINVAL, "Failed to count possible CPUs: %m");
         if (pidns != 0)
                 log_info("Running in a pid namespace (inode %u): gating only the processes in it.", pidns);
         if (pidns == 0)
@@ -214,18 +203,6 @@ int hips_bpf_load(const HipsBpfOptions *o, HipsBpf **ret) {
                 goto fail;
         }
 
-        /* 6. Ring buffers: one manager each, so the gate buffer can be served first. */
-        map_fds[HIPS_RING_GATE] = bpf_map__fd(b->skel->maps.gate_events);
-        map_fds[HIPS_RING_EXEC] = bpf_map__fd(b->skel->maps.exec_events);
-        map_fds[HIPS_RING_TAMPER] = bpf_map__fd(b->skel->maps.tamper_events);
-        for (unsigned i = 0; i < _HIPS_RING_MAX; i++) {
-                b->rings[i] = ring_buffer__new(map_fds[i], ring_setup[i].fn, b, NULL);
-                if (!b->rings[i]) {
-                        r = log_error_errno(negative_errno(), "Failed to set up %s ring buffer: %m", ring_setup[i].name);
-                        goto fail;
-                }
-        }
-
         *ret = TAKE_PTR(b);
         return 0;
 
@@ -234,6 +211,31 @@ fail:
                 ring_buffer__free(b->rings[i]);
         hips_bpf__destroy(b->skel);
         return r;
+}
+
+int hips_bpf_open_rings(HipsBpf *b) {
+        static const struct {
+                const char *name;
+                ring_buffer_sample_fn fn;
+        } ring_setup[_HIPS_RING_MAX] = {
+                [HIPS_RING_GATE] = { "gate", on_gate_event },
+                [HIPS_RING_EXEC] = { "exec", on_exec_event },
+                [HIPS_RING_TAMPER] = { "tamper", on_tamper_event },
+        };
+        int map_fds[_HIPS_RING_MAX];
+
+        /* One manager each, so the gate buffer can be served first. */
+        map_fds[HIPS_RING_GATE] = bpf_map__fd(b->skel->maps.gate_events);
+        map_fds[HIPS_RING_EXEC] = bpf_map__fd(b->skel->maps.exec_events);
+        map_fds[HIPS_RING_TAMPER] = bpf_map__fd(b->skel->maps.tamper_events);
+        for (unsigned i = 0; i < _HIPS_RING_MAX; i++) {
+                if (b->rings[i])
+                        continue;
+                b->rings[i] = ring_buffer__new(map_fds[i], ring_setup[i].fn, b, NULL);
+                if (!b->rings[i])
+                        return log_error_errno(negative_errno(), "Failed to set up %s ring buffer: %m", ring_setup[i].name);
+        }
+        return 0;
 }
 
 bool hips_bpf_stopped_pinned(const HipsBpf *b) {
@@ -285,35 +287,12 @@ int hips_bpf_set_mode(HipsBpf *b, enum hips_mode mode) {
 }
 
 int hips_bpf_allowlist_replace(HipsBpf *b, const struct hips_file_id *ids, const struct hips_allow_value *values, size_t n) {
-        int fd = bpf_map__fd(b->skel->maps.kernel_allowlist);
-        struct hips_file_id key, next;
-        bool more;
-        int r;
+        _Static_assert(sizeof(struct hips_file_id) == sizeof(BpfFileKey), "hips_file_id is a BpfFileKey");
 
         if (n > HIPS_MAX_ALLOWLIST)
                 return -E2BIG;
-
-        /* Add the new set first, then drop what is no longer in it, so an
-         * entry that stays is never briefly missing. */
-        for (size_t i = 0; i < n; i++)
-                if (bpf_map_update_elem(fd, &ids[i], &values[i], BPF_ANY) < 0)
-                        return negative_errno();
-
-        more = bpf_map_get_next_key(fd, NULL, &key) == 0;
-        while (more) {
-                bool keep = false;
-
-                more = bpf_map_get_next_key(fd, &key, &next) == 0;
-                for (size_t i = 0; i < n && !keep; i++)
-                        keep = ids[i].dev == key.dev && ids[i].ino == key.ino;
-                if (!keep) {
-                        r = bpf_map_delete_elem(fd, &key);
-                        if (r < 0 && errno != ENOENT)
-                                return negative_errno();
-                }
-                key = next;
-        }
-        return 0;
+        return bpf_file_map_replace(bpf_map__fd(b->skel->maps.kernel_allowlist), (const BpfFileKey *) ids,
+                                    values, sizeof(*values), n);
 }
 
 int hips_bpf_lookup_record(HipsBpf *b, uint32_t tid, struct hips_exec_record *ret) {
@@ -340,22 +319,7 @@ int hips_bpf_ring_consume(HipsBpf *b, HipsRing ring) {
 }
 
 int hips_bpf_read_counters(HipsBpf *b, uint64_t ret[_HIPS_CNT_MAX]) {
-        int fd = bpf_map__fd(b->skel->maps.counters);
-        _cleanup_free_ uint64_t *per_cpu = NULL;
-
-        per_cpu = calloc(b->n_cpus, sizeof(uint64_t));
-        if (!per_cpu)
-                return -ENOMEM;
-        for (uint32_t i = 0; i < _HIPS_CNT_MAX; i++) {
-                uint64_t sum = 0;
-
-                if (bpf_map_lookup_elem(fd, &i, per_cpu) < 0)
-                        return negative_errno();
-                for (int c = 0; c < b->n_cpus; c++)
-                        sum += per_cpu[c];
-                ret[i] = sum;
-        }
-        return 0;
+        return bpf_percpu_counters_read(bpf_map__fd(b->skel->maps.counters), _HIPS_CNT_MAX, ret);
 }
 
 uint64_t hips_kernel_dev(uint64_t st_dev) {

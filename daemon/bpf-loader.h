@@ -22,8 +22,7 @@ typedef void (*hips_tamper_event_fn)(void *userdata, const struct hips_tamper_ev
 
 #define HIPS_PIN_DIR "/sys/fs/bpf/hipsd"
 
-/* Mount tracefs if needed, open, configure, load and attach; the ring
- * buffers are ready for hips_bpf_ring_fd() afterwards. The "stopped" map is
+/* Mount tracefs if needed, open, configure, load and attach. The "stopped" map is
  * pinned under HIPS_PIN_DIR (bpffs mounted if needed) so that a restarted
  * hipsd finds what a killed one left stopped; without bpffs it runs unpinned.
  * Logs its own failure cause (libbpf's messages go to the daemon log). */
@@ -37,6 +36,12 @@ typedef struct HipsBpfOptions {
 } HipsBpfOptions;
 
 int hips_bpf_load(const HipsBpfOptions *options, HipsBpf **ret);
+
+/* Map the ring buffers for hips_bpf_ring_fd(). Apart from load, because the
+ * mappings count in hipsd's RSS: they are made after every BPF object is
+ * loaded, when libbpf's copy of the kernel BTF is freed, not on top of it.
+ * Records written before wait in the kernel. */
+int hips_bpf_open_rings(HipsBpf *b);
 bool hips_bpf_stopped_pinned(const HipsBpf *b);
 
 /* Every entry of the stopped map (including a previous instance's). */

@@ -232,8 +232,12 @@ static void pending_decide(PendingExec *p) {
         size_t n_ancestors;
         bool allow;
 
-        /* For "ancestor" rules and the log: the process's chain, parent first. */
-        n_ancestors = monitors_ancestry(m->monitors, p->pid, &ancestors);
+        /* For "ancestor" rules and the log: the process's chain, parent
+         * first. With no such rule, only the log wants it: after the answer. */
+        if (m->rule_inputs.ancestors)
+                n_ancestors = monitors_ancestry(m->monitors, p->pid, &ancestors);
+        else
+                ancestors = NULL, n_ancestors = 0;
 
         bool secondary = p->layer == EXEC_LAYER_HOLD && p->have_record &&
                          same->tid == (uint32_t) p->tid && same->exec_id == p->exec_id;
@@ -329,6 +333,12 @@ static void pending_decide(PendingExec *p) {
         now = now_monotonic_ns();
         latency_us = p->start_ns && now > p->start_ns ? (now - p->start_ns) / 1000 : 0;
         manager_count_decision(m, allow, latency_us);
+
+        /* The verdict is in force: what only the log needs is read now. */
+        if (!m->rule_inputs.ancestors)
+                n_ancestors = monitors_ancestry(m->monitors, p->pid, &ancestors);
+        if (!p->parent_cmdline)
+                (void) proc_read_cmdline(p->ppid, &p->parent_cmdline);
 
         emit_decision(m, &(DecisionRecord) {
                 .exec_id = p->exec_id,
@@ -471,7 +481,8 @@ FanotifyAnswer exec_judge_hold(void *userdata, int fd, pid_t tid) {
 
         (void) snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
         (void) proc_readlink(fdpath, &p->path);
-        (void) proc_read_cmdline(p->ppid, &p->parent_cmdline);
+        if (m->rule_inputs.parent_cmdline)
+                (void) proc_read_cmdline(p->ppid, &p->parent_cmdline);
 
         /* Exactly the bytes that will execute: the kernel's own fd. */
         pending_hash_and_decide(p);

@@ -24,6 +24,7 @@ struct FanotifyGate {
         int mountinfo_fd;
         sd_event_source *fd_source;
         sd_event_source *mountinfo_source;
+        pid_t own_pid;
         fanotify_judge_fn judge;
         void *userdata;
         bool enabled;
@@ -94,7 +95,7 @@ static int read_events(FanotifyGate *g) {
                         FanotifyAnswer a = FANOTIFY_ALLOW;
 
                         /* Our own process never waits on itself. */
-                        if (m->pid != getpid())
+                        if (m->pid != g->own_pid)
                                 a = g->judge(g->userdata, m->fd, m->pid);
                         if (a == FANOTIFY_LATER)
                                 continue;       /* the judge owns the fd now */
@@ -171,6 +172,7 @@ int fanotify_gate_new(sd_event *event, fanotify_judge_fn judge, void *userdata, 
         if (!g)
                 return -ENOMEM;
         g->fd = g->mountinfo_fd = -EBADF;
+        g->own_pid = getpid();
         g->judge = judge;
         g->userdata = userdata;
 

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
+#include "elf-interp.h"
 #include "exec-judge.h"
 #include "hash-worker.h"
 #include "log.h"
@@ -177,15 +181,61 @@ static int resolve_files(char *const *lists[], const size_t counts[], size_t n_l
         return 0;
 }
 
+/* Appends to names (n of them, room for max) the dynamic loader of path, once. */
+static void add_loader_of(const char *path, char **names, size_t *n, size_t max) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        char interp[PATH_MAX];
+
+        if (fd < 0 || elf_read_interp(fd, interp, sizeof(interp)) < 0)
+                return;         /* a script or a static binary: no loader */
+        for (size_t i = 0; i < *n; i++)
+                if (streq(names[i], interp))
+                        return;
+        if (*n < max) {
+                names[*n] = strdup(interp);
+                if (names[*n])
+                        (*n)++;
+        }
+}
+
 /* The kernel allowlist and the critical processes share the fast path, in
- * force on both layers. */
+ * force on both layers.
+ *
+ * Their dynamic loaders get only the fanotify ignore mark: the kernel opens
+ * ld.so for exec inside every execve() of a dynamically linked program, and
+ * without the mark each fast-path exec would still wait for hipsd to answer
+ * for ld.so. The main file of every exec is judged on its own (a hold, the
+ * fast path, or the exit probe), so ld.so as a loader adds nothing to judge.
+ * Run directly ("ld.so ./prog"), ld.so is the exec's main file: it is not on
+ * the BPF fast path nor judged by a hold, so the exit probe stops it and it
+ * is judged there, cmdline and all. */
+#define LOADERS_MAX 8u
+
 static int apply_fast_path(Manager *m, const HipsConfig *c) {
         char *const *lists[] = { c->kernel_allowlist, c->critical_processes };
         const size_t counts[] = { c->n_kernel_allowlist, c->n_critical_processes };
-        _cleanup_(resolved_files_done) ResolvedFiles f = {};
+        _cleanup_(resolved_files_done) ResolvedFiles f = {}, loaders = {};
+        _cleanup_free_ char **ignored = NULL;
+        char *loader_names[LOADERS_MAX];
+        size_t n_loader_names = 0;
         int r = 0;
 
         r = resolve_files(lists, counts, ELEMENTSOF(lists), &f);
+        if (r < 0)
+                return r;
+
+        /* hipsd's own loader too: it is that of nearly every program here. */
+        add_loader_of("/proc/self/exe", loader_names, &n_loader_names, LOADERS_MAX);
+        for (size_t i = 0; i < f.n; i++)
+                add_loader_of(f.paths[i], loader_names, &n_loader_names, LOADERS_MAX);
+        {
+                char *const *loader_lists[] = { loader_names };
+                const size_t loader_counts[] = { n_loader_names };
+
+                r = resolve_files(loader_lists, loader_counts, 1, &loaders);
+        }
+        for (size_t i = 0; i < n_loader_names; i++)
+                free(loader_names[i]);
         if (r < 0)
                 return r;
 
@@ -194,8 +244,16 @@ static int apply_fast_path(Manager *m, const HipsConfig *c) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to update kernel allowlist map: %m");
         }
-        if (m->fanotify)
-                (void) fanotify_gate_set_ignored(m->fanotify, f.paths, f.n);
+        if (m->fanotify) {
+                ignored = calloc(f.n + loaders.n + 1, sizeof(char *));
+                if (!ignored)
+                        return -ENOMEM;
+                memcpy(ignored, f.paths, f.n * sizeof(char *));
+                memcpy(ignored + f.n, loaders.paths, loaders.n * sizeof(char *));
+                (void) fanotify_gate_set_ignored(m->fanotify, ignored, f.n + loaders.n);
+        }
+        for (size_t i = 0; i < loaders.n; i++)
+                log_debug("Dynamic loader %s: no hold as a loader, judged when run directly.", loaders.paths[i]);
         m->kernel_allowlist_size = f.n;
         return 0;
 }
@@ -248,6 +306,7 @@ int manager_apply_config(Manager *m, HipsConfig *config) {
 
         config_free(m->config);
         m->config = config;
+        m->rule_inputs = rules_inputs(config->allow, config->n_allow, config->block, config->n_block);
         m->rules_loaded_at_usec = now_realtime_usec();
         /* Cached verdict inputs stay valid, but a reload is a cheap moment to drop stale entries. */
         hash_cache_clear(m->hash_cache);
@@ -457,6 +516,10 @@ int manager_start(Manager *m, bool force_functional) {
                         return log_error_errno(r, "Failed to mark filesystems for exec holds: %m");
         }
 
+        /* After manager_apply_config() loaded the monitors' object (see bpf-loader.h). */
+        r = hips_bpf_open_rings(m->bpf);
+        if (r < 0)
+                return r;
         for (unsigned i = 0; i < _HIPS_RING_MAX; i++) {
                 static const char *const names[_HIPS_RING_MAX] = {
                         [HIPS_RING_GATE] = "gate-ring",

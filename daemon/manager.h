@@ -64,6 +64,7 @@ struct Manager {
         char *config_path;
         char *log_path;
         HipsConfig *config;
+        RuleInputs rule_inputs;      /* what the rules in force look at (rules.h) */
         HipsMode mode;
         HipsGate gate_setting;       /* from the config */
         bool hold_active;            /* the fanotify layer is in use */

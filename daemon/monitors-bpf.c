@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "bpf-maps.h"
 #include "monitors-bpf.h"
 #include "monitors.skel.h"
 #include "util.h"
@@ -40,7 +41,6 @@ struct MonitorsBpf {
         char *libc_path;
         monitors_event_fn fn;
         void *userdata;
-        int n_cpus;
 };
 
 /* Program names begin with their monitor's name. */
@@ -113,9 +113,6 @@ int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
                 return -ENOMEM;
         b->fn = o->event_fn;
         b->userdata = o->userdata;
-        b->n_cpus = libbpf_num_possible_cpus();
-        if (b->n_cpus <= 0)
-                return log_error_errno(b->n_cpus < 0 ? b->n_cpus : -EINVAL, "Failed to count possible CPUs: %m");
 
         /* 1. Open. */
         b->skel = hips_monitors_bpf__open();
@@ -296,22 +293,7 @@ int monitors_bpf_ring_consume(MonitorsBpf *b) {
 }
 
 int monitors_bpf_read_counters(MonitorsBpf *b, uint64_t ret[_HIPS_MON_CNT_MAX]) {
-        int fd = bpf_map__fd(b->skel->maps.monitor_counters);
-        _cleanup_free_ uint64_t *per_cpu = NULL;
-
-        per_cpu = calloc(b->n_cpus, sizeof(uint64_t));
-        if (!per_cpu)
-                return -ENOMEM;
-        for (uint32_t i = 0; i < _HIPS_MON_CNT_MAX; i++) {
-                uint64_t sum = 0;
-
-                if (bpf_map_lookup_elem(fd, &i, per_cpu) < 0)
-                        return negative_errno();
-                for (int c = 0; c < b->n_cpus; c++)
-                        sum += per_cpu[c];
-                ret[i] = sum;
-        }
-        return 0;
+        return bpf_percpu_counters_read(bpf_map__fd(b->skel->maps.monitor_counters), _HIPS_MON_CNT_MAX, ret);
 }
 
 void monitors_bpf_set_lineage_events(MonitorsBpf *b, bool on) {
@@ -331,28 +313,9 @@ int monitors_bpf_task_seed(MonitorsBpf *b, uint32_t pid, const struct hips_mon_t
 }
 
 int monitors_bpf_watched_replace(MonitorsBpf *b, const struct hips_mon_file_id *ids, const uint32_t *flags, size_t n) {
-        int fd = bpf_map__fd(b->skel->maps.watched);
-        struct hips_mon_file_id key, next;
-        bool more;
+        _Static_assert(sizeof(struct hips_mon_file_id) == sizeof(BpfFileKey), "hips_mon_file_id is a BpfFileKey");
 
         if (n > HIPS_MON_MAX_WATCHED)
                 return -E2BIG;
-
-        /* The new set first, then drop the rest: an entry that stays is never missing. */
-        for (size_t i = 0; i < n; i++)
-                if (bpf_map_update_elem(fd, &ids[i], &flags[i], BPF_ANY) < 0)
-                        return negative_errno();
-
-        more = bpf_map_get_next_key(fd, NULL, &key) == 0;
-        while (more) {
-                bool keep = false;
-
-                more = bpf_map_get_next_key(fd, &key, &next) == 0;
-                for (size_t i = 0; i < n && !keep; i++)
-                        keep = ids[i].dev == key.dev && ids[i].ino == key.ino;
-                if (!keep && bpf_map_delete_elem(fd, &key) < 0 && errno != ENOENT)
-                        return negative_errno();
-                key = next;
-        }
-        return 0;
+        return bpf_file_map_replace(bpf_map__fd(b->skel->maps.watched), (const BpfFileKey *) ids, flags, sizeof(*flags), n);
 }

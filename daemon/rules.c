@@ -308,3 +308,15 @@ void network_rule_done(NetworkRule *rule) {
 
         *rule = (NetworkRule) {};
 }
+
+RuleInputs rules_inputs(const HipsRule *allow, size_t n_allow, const HipsRule *block, size_t n_block) {
+        RuleInputs in = {};
+
+        for (size_t i = 0; i < n_allow + n_block; i++) {
+                const HipsRule *r = i < n_allow ? &allow[i] : &block[i - n_allow];
+
+                in.parent_cmdline |= r->parent_cmdline != NULL;
+                in.ancestors |= r->ancestor != NULL;
+        }
+        return in;
+}

@@ -80,6 +80,16 @@ const char *judgement_rule_name(const Judgement *j, char *buf, size_t size);
  * Missing files are not an error: the rule then matches by path only. */
 void rules_resolve_identities(HipsRule *rules, size_t n);
 
+/* Which of the costlier inputs some rule looks at: an input no rule needs is
+ * gathered after the verdict is in force, for the log only, so the exec
+ * waits for nothing it cannot be judged by. */
+typedef struct RuleInputs {
+        bool parent_cmdline;
+        bool ancestors;
+} RuleInputs;
+
+RuleInputs rules_inputs(const HipsRule *allow, size_t n_allow, const HipsRule *block, size_t n_block);
+
 bool glob_is_pattern(const char *s);
 
 void hips_rule_done(HipsRule *rule);

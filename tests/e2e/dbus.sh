@@ -195,6 +195,10 @@ check "status --json: mode, rule counts, paths, version" \
 FAST0=$(status_json .FastPathHits); ALLOWED0=$(status_json .Allowed)
 for _ in 1 2 3 4 5; do as_user /usr/bin/true; done
 check "free program runs" runs free-1 "$T/bin/free-prog"
+# No rule looks at the parent or the ancestors: hipsd reads them after its
+# answer, for the log alone, and the log still has both.
+check "without a rule needing them, the log still has parent_cmdline and ancestors" wait_log \
+        ".filename == \"$T/bin/free-prog\" and .action == \"allow\" and (.parent_cmdline | type) == \"string\" and (.ancestors | length) > 0"
 check "FastPathHits counts kernel-allowlisted execs" test "$(status_json .FastPathHits)" -ge $((FAST0 + 5))
 check "Allowed counts the allowed exec" test "$(status_json .Allowed)" -gt "$ALLOWED0"
 check "EventsSeen is Allowed + Blocked" test "$(status_json '.EventsSeen == .Allowed + .Blocked')" = true

@@ -12,6 +12,8 @@ make_prog cmdline-target
 make_prog parent-target
 make_prog sha-blocked "unique-$RANDOM-$$"
 make_prog slow-blocked
+make_prog loader-target
+LOADER=$(readlink -f /lib64/ld-linux-x86-64.so.2)
 cp "$T/bin/sha-blocked" "$T/bin/renamed-copy"
 ln -s "$T/bin/blocked-name" "$T/bin/symlink-to-blocked"
 ln "$T/bin/blocked-name" "$T/bin/hardlink-to-blocked"
@@ -21,7 +23,7 @@ write_config() {  # write_config GATE
         cat > "$T/config.json" <<EOC
 {
   "gate": "$1",
-  "kernel_allowlist": ["/usr/bin/true", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "/usr/bin/setpriv"],
+  "kernel_allowlist": ["/usr/bin/true", "/usr/bin/setpriv"],
   "allowlist": [
     { "name": "root-may-run-blocked-name", "filename": "$T/bin/blocked-name", "uid": 0 }
   ],
@@ -30,7 +32,8 @@ write_config() {  # write_config GATE
     { "name": "block-by-cmdline", "filename": "$T/bin/cmdline-target", "cmdline": "* --evil-flag*" },
     { "name": "block-by-parent", "filename": "$T/bin/parent-target", "parent_cmdline": "*hips-parent-tag*" },
     { "name": "block-by-sha256", "sha256": "$SHA" },
-    { "name": "block-slow", "filename": "$T/bin/slow-blocked" }
+    { "name": "block-slow", "filename": "$T/bin/slow-blocked" },
+    { "name": "block-loader-run", "filename": "$LOADER", "cmdline": "* $T/bin/loader-target *" }
   ]
 }
 EOC
@@ -64,6 +67,15 @@ for GATE in auto sigstop; do
         check "$GATE: unmatched program ran" test -e "$T/markers/allowed"
         check "$GATE: unmatched program logged as allowed" \
                 wait_log ".filename == \"$T/bin/allowed-prog\" and .action == \"allow\" and .rule == null and .uid == $TEST_UID"
+        # The dynamic loader (not on the kernel allowlist) is no event of its
+        # own when the kernel loads it for a program; run directly, it is the
+        # program, and is judged (by the stop layer: it has no hold).
+        check "$GATE: ld.so loading programs is not an event" test "$(log_count ".filename == \"$LOADER\"")" = 0
+        as_user "$LOADER" "$T/bin/allowed-prog" "$T/markers/loader-allowed"
+        check "$GATE: ld.so run directly on an allowed program runs it" test -e "$T/markers/loader-allowed"
+        check "$GATE: ld.so run directly is judged and logged" \
+                wait_log ".filename == \"$LOADER\" and .action == \"allow\" and .layer == \"stop\""
+        blocked by-loader-run block-loader-run "$LOADER" "$T/bin/loader-target"
 
         blocked by-name block-by-name "$T/bin/blocked-name"
         blocked by-symlink block-by-name "$T/bin/symlink-to-blocked"

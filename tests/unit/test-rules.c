@@ -711,6 +711,33 @@ static void test_network_rules(void **state) {
         assert_ptr_equal(network_rules_find(rules, 3, &s, NULL), &rules[2]);
 }
 
+/* Which inputs the rules need decides what hipsd gathers before its answer. */
+static void test_rules_inputs(void **state) {
+        HipsRule allow[] = { { .filename = (char *) "/bin/a" } };
+        HipsRule block[] = { { .cmdline = (char *) "* -x" }, { .parent_cmdline = (char *) "*sshd*" } };
+        HipsRule by_ancestor[] = { { .ancestor = (char *) "nginx" } };
+        RuleInputs in;
+
+        in = rules_inputs(NULL, 0, NULL, 0);
+        assert_false(in.parent_cmdline);
+        assert_false(in.ancestors);
+
+        in = rules_inputs(allow, 1, block, 1);
+        assert_false(in.parent_cmdline);
+        assert_false(in.ancestors);
+
+        in = rules_inputs(allow, 1, block, 2);
+        assert_true(in.parent_cmdline);
+        assert_false(in.ancestors);
+
+        /* On either list. */
+        in = rules_inputs(by_ancestor, 1, NULL, 0);
+        assert_false(in.parent_cmdline);
+        assert_true(in.ancestors);
+        in = rules_inputs(NULL, 0, by_ancestor, 1);
+        assert_true(in.ancestors);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sha256_unhashed),
@@ -738,6 +765,7 @@ int main(void) {
                 cmocka_unit_test(test_ancestor),
                 cmocka_unit_test(test_cidr),
                 cmocka_unit_test(test_network_rules),
+                cmocka_unit_test(test_rules_inputs),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
