@@ -951,9 +951,22 @@ static int parse_rule_key(Parser *p, const char *where, RuleKey k, struct json_o
         }
 }
 
-static int parse_rule(Parser *p, const char *list, size_t index, struct json_object *v, HipsRule *rule) {
+/* What a kind of rule object is made of: its keys, which of them do not
+ * count as a match field, and how one key's value is taken. */
+typedef struct RuleShape {
+        const char *const *keys;
+        unsigned n_keys;
+        uint64_t not_match_keys;   /* bit k: key k alone does not make the rule match anything */
+        int (*parse_key)(Parser *p, const char *where, unsigned key, struct json_object *v, void *rule);
+        const char *no_match_error;
+} RuleShape;
+
+/* list[index], a rule object of the given shape, into rule. Returns 1 when
+ * it is a rule, 0 after reporting why not, negative errno when out of memory. */
+static int parse_rule_object(Parser *p, const RuleShape *shape, const char *list, size_t index,
+                             struct json_object *v, void *rule) {
         bool any_match_key = false, any_unknown_key = false;
-        char where[64];
+        char where[96];
         int r;
 
         (void) snprintf(where, sizeof(where), "%s[%zu]", list, index);
@@ -964,14 +977,14 @@ static int parse_rule(Parser *p, const char *list, size_t index, struct json_obj
         }
 
         json_object_object_foreach(v, key, val) {
-                char field_where[96], q[QUOTE_MAX];
-                RuleKey k;
+                char field_where[128], q[QUOTE_MAX];
+                unsigned k;
 
-                for (k = 0; k < _RULE_KEY_MAX; k++)
-                        if (streq(rule_key_table[k], key))
+                for (k = 0; k < shape->n_keys; k++)
+                        if (streq(shape->keys[k], key))
                                 break;
 
-                if (k == _RULE_KEY_MAX) {
+                if (k == shape->n_keys) {
                         any_unknown_key = true;
                         r = parser_error(p, where, "unknown key %s", quote(key, q, sizeof(q)));
                         if (r < 0)
@@ -982,26 +995,37 @@ static int parse_rule(Parser *p, const char *list, size_t index, struct json_obj
                 /* Counted even when its value is bad, so that a rule with a
                  * broken filename gets one error, not a second one claiming
                  * it has no match field. */
-                if (k != RULE_KEY_NAME)
+                if (!(shape->not_match_keys & (UINT64_C(1) << k)))
                         any_match_key = true;
 
                 (void) snprintf(field_where, sizeof(field_where), "%s.%s", where, key);
-                r = parse_rule_key(p, field_where, k, val, rule);
+                r = shape->parse_key(p, field_where, k, val, rule);
                 if (r < 0)
                         return r;
         }
 
-        /* A rule without a match field matches every exec: in the blocklist
-         * that stops the machine, in the allowlist it voids the blocklist.
-         * After an unknown key (most likely a misspelt match field) that
-         * would only be a second error about the same mistake. */
+        /* A rule without a match field matches everything: in the exec
+         * blocklist that stops the machine, in the allowlist it voids the
+         * blocklist. After an unknown key (most likely a misspelt match
+         * field) that would only be a second error about the same mistake. */
         if (!any_match_key && !any_unknown_key) {
-                r = parser_error(p, where, "rule has no match field (filename, cmdline, parent_cmdline, sha256, uid or ancestor)");
+                r = parser_error(p, where, "%s", shape->no_match_error);
                 return r < 0 ? r : 0;
         }
-
         return 1;
 }
+
+static int parse_rule_key_of(Parser *p, const char *where, unsigned key, struct json_object *v, void *rule) {
+        return parse_rule_key(p, where, (RuleKey) key, v, rule);
+}
+
+static const RuleShape exec_rule_shape = {
+        .keys = rule_key_table,
+        .n_keys = _RULE_KEY_MAX,
+        .not_match_keys = UINT64_C(1) << RULE_KEY_NAME,
+        .parse_key = parse_rule_key_of,
+        .no_match_error = "rule has no match field (filename, cmdline, parent_cmdline, sha256, uid or ancestor)",
+};
 
 static int rule_compare(const void *items, size_t a, size_t b) {
         const HipsRule *x = (const HipsRule *) items + a, *y = (const HipsRule *) items + b;
@@ -1054,7 +1078,7 @@ static int parse_rule_list(Parser *p, const char *list, struct json_object *v, H
         *n_rules = n;
 
         for (size_t i = 0; i < n; i++) {
-                r = parse_rule(p, list, i, json_object_array_get_idx(v, i), &(*rules)[i]);
+                r = parse_rule_object(p, &exec_rule_shape, list, i, json_object_array_get_idx(v, i), &(*rules)[i]);
                 if (r < 0)
                         return r;
         }
@@ -1222,48 +1246,18 @@ static int parse_network_rule_key(Parser *p, const char *where, NetworkRuleKey k
         }
 }
 
-static int parse_network_rule(Parser *p, const char *list, size_t index, struct json_object *v, NetworkRule *rule) {
-        bool any_match_key = false, any_unknown_key = false;
-        char where[96];
-        int r;
-
-        (void) snprintf(where, sizeof(where), "%s[%zu]", list, index);
-
-        if (!json_object_is_type(v, json_type_object)) {
-                r = parser_error(p, where, "expected a rule object, got %s", json_value_type_name(v));
-                return r < 0 ? r : 0;
-        }
-
-        json_object_object_foreach(v, key, val) {
-                char field_where[128], q[QUOTE_MAX];
-                NetworkRuleKey k;
-
-                for (k = 0; k < _NETWORK_RULE_KEY_MAX; k++)
-                        if (streq(network_rule_key_table[k], key))
-                                break;
-                if (k == _NETWORK_RULE_KEY_MAX) {
-                        any_unknown_key = true;
-                        r = parser_error(p, where, "unknown key %s", quote(key, q, sizeof(q)));
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (k != NETWORK_RULE_KEY_NAME && k != NETWORK_RULE_KEY_ACTION)
-                        any_match_key = true;
-
-                (void) snprintf(field_where, sizeof(field_where), "%s.%s", where, key);
-                r = parse_network_rule_key(p, field_where, k, val, rule);
-                if (r < 0)
-                        return r;
-        }
-
-        /* It would match every connection on the machine. */
-        if (!any_match_key && !any_unknown_key) {
-                r = parser_error(p, where, "rule has no match field (exe, daddr, dport or protocol)");
-                return r < 0 ? r : 0;
-        }
-        return 1;
+static int parse_network_rule_key_of(Parser *p, const char *where, unsigned key, struct json_object *v, void *rule) {
+        return parse_network_rule_key(p, where, (NetworkRuleKey) key, v, rule);
 }
+
+static const RuleShape network_rule_shape = {
+        .keys = network_rule_key_table,
+        .n_keys = _NETWORK_RULE_KEY_MAX,
+        .not_match_keys = (UINT64_C(1) << NETWORK_RULE_KEY_NAME) | (UINT64_C(1) << NETWORK_RULE_KEY_ACTION),
+        .parse_key = parse_network_rule_key_of,
+        /* It would match every connection on the machine. */
+        .no_match_error = "rule has no match field (exe, daddr, dport or protocol)",
+};
 
 static int parse_monitor_network_rules(Parser *p, const char *where, struct json_object *v, MonitorsConfig *mc, void *field) {
         size_t n;
@@ -1287,7 +1281,7 @@ static int parse_monitor_network_rules(Parser *p, const char *where, struct json
         mc->n_network_rules = n;
 
         for (size_t i = 0; i < n; i++) {
-                r = parse_network_rule(p, where, i, json_object_array_get_idx(v, i), &mc->network_rules[i]);
+                r = parse_rule_object(p, &network_rule_shape, where, i, json_object_array_get_idx(v, i), &mc->network_rules[i]);
                 if (r < 0)
                         return r;
         }
