@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "read-full.h"
 #include "util.h"
 
 /* json-c's own default (32) is enough for our documents, which are at most
@@ -1662,56 +1663,11 @@ int config_parse(const char *text, size_t size, HipsConfig **ret, ConfigProblems
 }
 
 static int read_file_limited(const char *path, size_t limit, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
-
-        for (;;) {
-                ssize_t k;
-
-                if (size == limit)
-                        break;
-
-                if (size == allocated) {
-                        size_t a = allocated == 0 ? 4096 : allocated * 2;
-                        char *b;
-
-                        if (a > limit)
-                                a = limit;
-
-                        b = realloc(buf, a + 1);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                        allocated = a;
-                }
-
-                k = read(fd, buf + size, allocated - size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-
-                size += (size_t) k;
-        }
-
-        if (!buf) {
-                buf = malloc(1);
-                if (!buf)
-                        return -ENOMEM;
-        }
-        buf[size] = '\0';
-
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
+        return read_full_fd(fd, limit, ret, ret_size);
 }
 
 int config_load_file(const char *path, HipsConfig **ret, ConfigProblems *problems) {

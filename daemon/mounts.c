@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mounts.h"
+#include "read-full.h"
 #include "util.h"
 
 #define MOUNTINFO_MAX (16u * 1024u * 1024u)
@@ -119,38 +120,18 @@ oom:
 int mounts_read(MountEntry **ret, size_t *ret_n) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
+        size_t size;
+        int r;
 
         fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-
-        for (;;) {
-                ssize_t k;
-
-                if (allocated - size < 4096) {
-                        size_t a = allocated ? allocated * 2 : 65536;
-                        char *t;
-
-                        if (a > MOUNTINFO_MAX)
-                                return -E2BIG;
-                        t = realloc(buf, a);
-                        if (!t)
-                                return -ENOMEM;
-                        buf = t;
-                        allocated = a;
-                }
-                k = read(fd, buf + size, allocated - size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                size += (size_t) k;
-        }
-        return mounts_parse(buf ? buf : "", size, ret, ret_n);
+        r = read_full_fd(fd, MOUNTINFO_MAX + 1, &buf, &size);
+        if (r < 0)
+                return r;
+        if (size > MOUNTINFO_MAX)
+                return -E2BIG;
+        return mounts_parse(buf, size, ret, ret_n);
 }
 
 void mounts_free(MountEntry *entries, size_t n) {
