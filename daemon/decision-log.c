@@ -388,19 +388,20 @@ static void decision_log_write_line(DecisionLog *l, const char *json, size_t n) 
          * whoever else appends. Only a short write (a full disk) needs a
          * second one, to finish the line or to learn the error. */
         p = l->line;
-        if (fstat(l->fd, &st) < 0)
-                st.st_size = -1;
         while (len > 0) {
                 ssize_t k = write(l->fd, p, len);
 
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k <= 0) {
+                        off_t written = p - l->line;
+
                         r = k < 0 ? negative_errno() : -EIO;
                         /* Take back the part of the line that made it, so
-                         * readers never see half a record. */
-                        if (p != l->line && !(st.st_size >= 0 && S_ISREG(st.st_mode) &&
-                                              ftruncate(l->fd, st.st_size) == 0))
+                         * readers never see half a record. (The size is
+                         * asked only now: a full disk is the rare case.) */
+                        if (written > 0 && !(fstat(l->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                                             st.st_size >= written && ftruncate(l->fd, st.st_size - written) == 0))
                                 l->need_newline = true;
                         decision_log_failed(l, r, "write");
                         return;
@@ -543,44 +544,57 @@ const char *decision_log_path(const DecisionLog *l) {
         return l ? l->path : NULL;
 }
 
-/* [{"pid": 812, "comm": "nginx", "exe": "/usr/sbin/nginx", "exited": false}, ...], or NULL (JSON null) for none known. */
-static int ancestors_to_json(const Ancestor *ancestors, size_t n, struct json_object **ret) {
-        _cleanup_(json_object_putp) struct json_object *a = NULL;
+static int json_set_bool(struct json_object *o, const char *key, bool value) {
+        struct json_object *v;
 
-        if (!ancestors) {
-                *ret = NULL;
-                return 0;
-        }
-        a = json_object_new_array_ext((int) n);
-        if (!a)
+        if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean))
+                return json_object_set_boolean(v, value) ? 0 : -ENOMEM;
+        v = json_object_new_boolean(value);
+        if (!v || json_object_object_add(o, key, v) < 0) {
+                (void) json_object_put(v);
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                struct json_object *o = json_object_new_object();
-
-                if (!o || json_object_array_add(a, o) < 0) {
-                        (void) json_object_put(o);
-                        return -ENOMEM;
-                }
-                if (json_set_int64(o, "pid", ancestors[i].pid) < 0 ||
-                    json_set_string(o, "comm", ancestors[i].comm) < 0 ||
-                    json_set_string(o, "exe", ancestors[i].exe) < 0 ||
-                    json_object_object_add(o, "exited", json_object_new_boolean(ancestors[i].exited)) < 0)
-                        return -ENOMEM;
         }
-        *ret = TAKE_PTR(a);
         return 0;
 }
 
+/* Member "ancestors" of o: [{"pid": 812, "comm": "nginx", "exe":
+ * "/usr/sbin/nginx", "exited": false}, ...], or null for none known. The
+ * record objects are reused from one event to the next, and so is this
+ * array and its members: a decision is written for every exec. */
 static int json_set_ancestors(struct json_object *o, const Ancestor *ancestors, size_t n) {
         struct json_object *a;
-        int r;
+        size_t have;
 
-        r = ancestors_to_json(ancestors, n, &a);
-        if (r < 0)
-                return r;
-        if (json_object_object_add(o, "ancestors", a) < 0) {
-                (void) json_object_put(a);
+        if (!ancestors)
+                return json_object_object_add(o, "ancestors", NULL) < 0 ? -ENOMEM : 0;
+
+        if (!json_object_object_get_ex(o, "ancestors", &a) || !json_object_is_type(a, json_type_array)) {
+                a = json_object_new_array_ext((int) n);
+                if (!a || json_object_object_add(o, "ancestors", a) < 0) {
+                        (void) json_object_put(a);
+                        return -ENOMEM;
+                }
+        }
+
+        have = json_object_array_length(a);
+        if (have > n && json_object_array_del_idx(a, n, have - n) < 0)
                 return -ENOMEM;
+        for (size_t i = have; i < n; i++) {
+                struct json_object *e = json_object_new_object();
+
+                if (!e || json_object_array_add(a, e) < 0) {
+                        (void) json_object_put(e);
+                        return -ENOMEM;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(a, i);
+
+                if (json_set_int64(e, "pid", ancestors[i].pid) < 0 ||
+                    json_set_string(e, "comm", ancestors[i].comm) < 0 ||
+                    json_set_string(e, "exe", ancestors[i].exe) < 0 ||
+                    json_set_bool(e, "exited", ancestors[i].exited) < 0)
+                        return -ENOMEM;
         }
         return 0;
 }

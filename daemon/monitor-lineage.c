@@ -23,12 +23,37 @@
 #define ANCESTOR_EXE_MAX 1024
 #define SEED_MAX 65536
 
+/* The /proc/PID/exe of ancestors the kernel side knows no absolute path of
+ * (a relative exec path, or seeded from /proc without one): the same few
+ * (pid 1, the session's shells) come up in every decision. An entry is valid
+ * for one image of one process: pid, start time, and the name the kernel
+ * side has for it (changed by an exec). */
+#define EXE_CACHE_SLOTS 32u
+
+typedef struct ExeCacheEntry {
+        uint32_t pid;
+        uint64_t start_boottime;
+        uint64_t name_hash;
+        bool unreadable;
+        char exe[ANCESTOR_EXE_MAX];
+} ExeCacheEntry;
+
 typedef struct LineageState {
+        ExeCacheEntry exe_cache[EXE_CACHE_SLOTS];
         Ancestor items[MONITORS_MAX_DEPTH];
         char comm[MONITORS_MAX_DEPTH][HIPS_MON_COMM_SIZE + 1];
         char exe[MONITORS_MAX_DEPTH][ANCESTOR_EXE_MAX];
         bool seeded;
 } LineageState;
+
+/* FNV-1a: tells one exec name from the next. */
+static uint64_t name_hash(const char *s, size_t size) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (size_t i = 0; i < size && s[i]; i++)
+                h = (h ^ (unsigned char) s[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
 
 static uint64_t tick_ns(void) {
         long tck = sysconf(_SC_CLK_TCK);
@@ -183,12 +208,22 @@ size_t lineage_ancestry(Monitors *ms, pid_t pid, uint32_t depth, const Ancestor 
                         a->exited = t.flags & HIPS_MON_TASK_EXITED;
                         if (s->exe[n][0] != '/' && !a->exited) {
                                 /* A relative exec path: the kernel's own link says where. */
-                                _cleanup_free_ char *exe = NULL;
-                                char path[64];
+                                ExeCacheEntry *c = &s->exe_cache[next % EXE_CACHE_SLOTS];
+                                uint64_t h = name_hash(t.filename, sizeof(t.filename));
 
-                                (void) snprintf(path, sizeof(path), "/proc/%u/exe", next);
-                                if (proc_readlink(path, &exe) == 0)
-                                        copy_string(s->exe[n], sizeof(s->exe[n]), exe, strlen(exe));
+                                if (c->pid != next || c->start_boottime != t.start_boottime || c->name_hash != h) {
+                                        _cleanup_free_ char *exe = NULL;
+                                        char path[64];
+
+                                        (void) snprintf(path, sizeof(path), "/proc/%u/exe", next);
+                                        *c = (ExeCacheEntry) { .pid = next, .start_boottime = t.start_boottime, .name_hash = h };
+                                        if (proc_readlink(path, &exe) == 0)
+                                                copy_string(c->exe, sizeof(c->exe), exe, strlen(exe));
+                                        else
+                                                c->unreadable = true;
+                                }
+                                if (!c->unreadable)
+                                        memcpy(s->exe[n], c->exe, sizeof(s->exe[n]));
                         }
                         next = t.ppid;
                         next_start = t.parent_start;

@@ -200,11 +200,17 @@ config auto
 start_hipsd || fail "disk-full: hipsd starts"
 dd if=/dev/zero of="$T/smalllog/filler" bs=4k count=100 status=none 2>/dev/null
 # The log's last page may still have room for a few records: fill it too,
-# a newline at a time (blank lines are nothing to a JSON-lines reader).
-while printf '\n' >> "$LOG" 2>/dev/null; do :; done
+# a newline at a time (blank lines are nothing to a JSON-lines reader), then
+# give back up to 200 of those bytes: the next record (longer) is cut short
+# by the full disk, and hipsd must take its first part back.
+n=0
+while printf '\n' >> "$LOG" 2>/dev/null; do n=$((n + 1)); done
+[ "$n" -gt 0 ] && truncate -s -$((n < 200 ? n : 200)) "$LOG"
 for i in 1 2 3; do as_user "$T/bin/blocked-x" "$T/markers/full-$i" 2>/dev/null; done
 check "disk-full: blocks still happen with the log full" test ! -e "$T/markers/full-3"
 check "disk-full: the write error is reported once" test "$(grep -c 'No space left' "$T/hipsd.out")" = 1
+log_parses() { jq -e . "$LOG" >/dev/null 2>&1; }
+check "disk-full: no record was left cut short (every line parses)" log_parses
 rm -f "$T/smalllog/filler"
 as_user "$T/bin/allowed-b" "$T/markers/after-full"
 check "disk-full: writing resumes when space is back" wait_log ".filename == \"$T/bin/allowed-b\""

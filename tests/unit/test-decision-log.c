@@ -271,7 +271,7 @@ static void assert_record(const char *line, const DecisionRecord *r, time_t not_
 
 static void test_records(void **state) {
         _cleanup_free_ char *text = NULL;
-        DecisionRecord changed = record_full;
+        DecisionRecord changed = record_full, one_ancestor = record_full;
         char path[256], dir[256], *lines[8];
         DecisionLog *l = NULL;
         time_t before, after;
@@ -290,6 +290,10 @@ static void test_records(void **state) {
         changed.filename = "/a";
         changed.rule = "a much longer rule name than the one before";
         decision_log_write(l, &changed);
+        /* The reused ancestors array shrinks and grows again. */
+        one_ancestor.n_ancestors = 1;
+        decision_log_write(l, &one_ancestor);
+        decision_log_write(l, &record_full);
         after = time(NULL);
         assert_null(decision_log_free(l));
 
@@ -307,10 +311,12 @@ static void test_records(void **state) {
         assert_null(strstr(text, "\\/"));
         assert_non_null(strstr(text, "\\nsecond line"));
 
-        assert_int_equal(split_lines(text, lines, ELEMENTSOF(lines)), 3);
+        assert_int_equal(split_lines(text, lines, ELEMENTSOF(lines)), 5);
         assert_record(lines[0], &record_full, before, after);
         assert_record(lines[1], &record_nulls, before, after);
         assert_record(lines[2], &changed, before, after);
+        assert_record(lines[3], &one_ancestor, before, after);
+        assert_record(lines[4], &record_full, before, after);
 }
 
 /* A directory where the file should be: not fatal, and a reopen once the
