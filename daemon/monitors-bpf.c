@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -67,8 +68,11 @@ static uint32_t own_pidns(void) {
         return (uint32_t) st.st_ino;
 }
 
-/* Whether this kernel has the hook of a program's section, and its name. */
-static bool hook_exists(const char *section, const char **ret_name) {
+/* Whether this kernel has the hook of a program's section, and its name.
+ * vmlinux is the kernel's BTF, parsed once by the caller: a parse takes tens
+ * of milliseconds and megabytes, which libbpf_find_vmlinux_btf_id() would
+ * spend again for every tp_btf program. */
+static bool hook_exists(const struct btf *vmlinux, const char *section, const char **ret_name) {
         char path[512];
 
         if (strncmp(section, "tracepoint/", 11) == 0) {
@@ -80,8 +84,10 @@ static bool hook_exists(const char *section, const char **ret_name) {
                 return access(path, F_OK) == 0;
         }
         if (strncmp(section, "tp_btf/", 7) == 0) {
+                /* As libbpf finds the target of a BTF tracepoint. */
                 *ret_name = section + 7;
-                return libbpf_find_vmlinux_btf_id(section + 7, BPF_TRACE_RAW_TP) > 0;
+                (void) snprintf(path, sizeof(path), "btf_trace_%s", section + 7);
+                return vmlinux && btf__find_by_name_kind(vmlinux, path, BTF_KIND_TYPEDEF) > 0;
         }
         *ret_name = section;
         return true;    /* uprobes: checked when attached */
@@ -104,6 +110,7 @@ static int on_event(void *ctx, void *data, size_t size) {
 
 int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
         _cleanup_free_ MonitorsBpf *b = NULL;
+        struct btf *vmlinux = NULL;
         struct bpf_program *prog;
         size_t n = 0;
         int r;
@@ -125,6 +132,9 @@ int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
 
         /* 3. What this kernel has no hook for is not loaded (the monitor
          * then works without it, and says so). */
+        vmlinux = btf__load_vmlinux_btf();
+        if (!vmlinux)
+                log_warning_errno(negative_errno(), "Cannot read the kernel's BTF, BTF tracepoints left out: %m");
         bpf_object__for_each_program(prog, b->skel->obj)
                 n++;
         b->programs = calloc(n, sizeof(MonitorProgram));
@@ -143,12 +153,14 @@ int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
                 }
                 p->prog = prog;
                 p->monitor = (enum hips_mon_id) id;
-                p->available = hook_exists(bpf_program__section_name(prog), &hook);
+                p->available = hook_exists(vmlinux, bpf_program__section_name(prog), &hook);
                 if (!p->available) {
                         (void) bpf_program__set_autoload(prog, false);
                         note_missing(b, p->monitor, hook);
                 }
         }
+
+        btf__free(TAKE_PTR(vmlinux));
 
         /* 4. Load. */
         r = hips_monitors_bpf__load(b->skel);
@@ -168,6 +180,7 @@ int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
         return 0;
 
 fail:
+        btf__free(vmlinux);
         free(b->programs);
         hips_monitors_bpf__destroy(b->skel);
         return r;
