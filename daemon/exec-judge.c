@@ -292,6 +292,11 @@ static void pending_decide(PendingExec *p) {
                 }
         }
 
+        /* The decision's latency ends here, before the answer: waking the
+         * held task can run it on this CPU first, which is not deciding. */
+        now = now_monotonic_ns();
+        latency_us = p->start_ns && now > p->start_ns ? (now - p->start_ns) / 1000 : 0;
+
         switch (p->layer) {
         case EXEC_LAYER_HOLD:
                 if (allow && p->have_record && p->have_stat) {
@@ -330,8 +335,6 @@ static void pending_decide(PendingExec *p) {
                 abort();
         }
 
-        now = now_monotonic_ns();
-        latency_us = p->start_ns && now > p->start_ns ? (now - p->start_ns) / 1000 : 0;
         manager_count_decision(m, allow, latency_us);
 
         /* The verdict is in force: what only the log needs is read now. */
