@@ -108,11 +108,46 @@ static int on_event(void *ctx, void *data, size_t size) {
         return 0;
 }
 
-int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
-        _cleanup_free_ MonitorsBpf *b = NULL;
-        struct btf *vmlinux = NULL;
+static void btf_freep(struct btf **p) {
+        btf__free(*p);
+}
+
+/* Which monitor each program belongs to; what this kernel has no hook for is
+ * not loaded (the monitor then works without it, and says so). The kernel's
+ * BTF is freed on return: the load that follows parses its own. */
+static int select_programs(MonitorsBpf *b) {
+        _cleanup_(btf_freep) struct btf *vmlinux = NULL;
         struct bpf_program *prog;
         size_t n = 0;
+
+        vmlinux = btf__load_vmlinux_btf();
+        if (!vmlinux)
+                log_warning_errno(negative_errno(), "Cannot read the kernel's BTF, BTF tracepoints left out: %m");
+        bpf_object__for_each_program(prog, b->skel->obj)
+                n++;
+        b->programs = calloc(n, sizeof(MonitorProgram));
+        if (!b->programs)
+                return -ENOMEM;
+        bpf_object__for_each_program(prog, b->skel->obj) {
+                MonitorProgram *p = &b->programs[b->n_programs++];
+                const char *hook;
+                int id = monitor_of(bpf_program__name(prog));
+
+                if (id < 0)
+                        return log_error_errno(-EINVAL, "BPF program %s belongs to no monitor.", bpf_program__name(prog));
+                p->prog = prog;
+                p->monitor = (enum hips_mon_id) id;
+                p->available = hook_exists(vmlinux, bpf_program__section_name(prog), &hook);
+                if (!p->available) {
+                        (void) bpf_program__set_autoload(prog, false);
+                        note_missing(b, p->monitor, hook);
+                }
+        }
+        return 0;
+}
+
+int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
+        _cleanup_free_ MonitorsBpf *b = NULL;
         int r;
 
         b = calloc(1, sizeof(*b));
@@ -130,37 +165,10 @@ int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
         b->skel->rodata->hips_tgid = (__u32) o->self;
         b->skel->rodata->hips_pidns_ino = own_pidns();
 
-        /* 3. What this kernel has no hook for is not loaded (the monitor
-         * then works without it, and says so). */
-        vmlinux = btf__load_vmlinux_btf();
-        if (!vmlinux)
-                log_warning_errno(negative_errno(), "Cannot read the kernel's BTF, BTF tracepoints left out: %m");
-        bpf_object__for_each_program(prog, b->skel->obj)
-                n++;
-        b->programs = calloc(n, sizeof(MonitorProgram));
-        if (!b->programs) {
-                r = -ENOMEM;
+        /* 3. Programs for the hooks this kernel has. */
+        r = select_programs(b);
+        if (r < 0)
                 goto fail;
-        }
-        bpf_object__for_each_program(prog, b->skel->obj) {
-                MonitorProgram *p = &b->programs[b->n_programs++];
-                const char *hook;
-                int id = monitor_of(bpf_program__name(prog));
-
-                if (id < 0) {
-                        r = log_error_errno(-EINVAL, "BPF program %s belongs to no monitor.", bpf_program__name(prog));
-                        goto fail;
-                }
-                p->prog = prog;
-                p->monitor = (enum hips_mon_id) id;
-                p->available = hook_exists(vmlinux, bpf_program__section_name(prog), &hook);
-                if (!p->available) {
-                        (void) bpf_program__set_autoload(prog, false);
-                        note_missing(b, p->monitor, hook);
-                }
-        }
-
-        btf__free(TAKE_PTR(vmlinux));
 
         /* 4. Load. */
         r = hips_monitors_bpf__load(b->skel);
@@ -180,7 +188,6 @@ int monitors_bpf_load(const MonitorsBpfOptions *o, MonitorsBpf **ret) {
         return 0;
 
 fail:
-        btf__free(vmlinux);
         free(b->programs);
         hips_monitors_bpf__destroy(b->skel);
         return r;
