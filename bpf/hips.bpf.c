@@ -45,15 +45,22 @@ volatile __u32 hips_drop_kills = 0;
 
 __u64 next_exec_id = 1;
 
+/* Not preallocated: 16,384 records of 4.6 KiB would pin 76 MB of kernel
+ * memory and take ~100 ms to allocate at start-up, for the few execs in
+ * flight at any time. A record that cannot be allocated is an exec without
+ * one (HIPS_F_NO_RECORD): still gated, judged on what the exit probe reads. */
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
         __uint(max_entries, HIPS_MAX_PENDING_EXECS);
         __type(key, __u32);                             /* tid */
         __type(value, struct hips_exec_record);
 } execs SEC(".maps");
 
+/* Written only by hipsd: nothing to preallocate for the probes. */
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
         __uint(max_entries, HIPS_MAX_ALLOWLIST);
         __type(key, struct hips_file_id);
         __type(value, struct hips_allow_value);

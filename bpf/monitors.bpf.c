@@ -114,8 +114,10 @@ struct {
         __type(value, struct priv_pending);
 } priv_pending SEC(".maps");
 
+/* Written only by hipsd: nothing to preallocate for the probes. */
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
         __uint(max_entries, HIPS_MON_MAX_WATCHED);
         __type(key, struct hips_mon_file_id);
         __type(value, __u32);                   /* enum hips_mon_watch_flags */
