@@ -62,9 +62,6 @@ int manager_new(const char *config_path, const char *log_path, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate event loop: %m");
 
-        r = hash_init();
-        if (r < 0)
-                return log_error_errno(r, "Failed to initialise libgcrypt: %m");
         r = hash_cache_new(HASH_CACHE_SLOTS, &m->hash_cache);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate hash cache: %m");
@@ -509,6 +506,14 @@ int manager_start(Manager *m, bool force_functional) {
         r = manager_apply_config(m, TAKE_PTR(m->config));
         if (r < 0)
                 return r;
+
+        /* After both BPF objects are loaded, whose loading parses the
+         * kernel's BTF (11 MB for a moment): libgcrypt's start-up pages
+         * (0.4 MB) then do not add to hipsd's peak RSS. Before anything can
+         * be hashed: nothing is gated yet. */
+        r = hash_init();
+        if (r < 0)
+                return log_error_errno(r, "Failed to initialise libgcrypt: %m");
 
         if (m->hold_active && m->mode == HIPS_MODE_SAFE) {
                 r = fanotify_gate_set_enabled(m->fanotify, true);
