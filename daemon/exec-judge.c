@@ -517,7 +517,8 @@ void exec_judge_event(void *userdata, const struct hips_exec_event *e, bool gate
         /* The argv the new image got, read by the exit probe before it ran
          * one instruction: a process rewriting its own argv later changes nothing. */
         pending_set_args(p, e->args, e->args_size);
-        (void) proc_read_cmdline(p->ppid, &p->parent_cmdline);
+        if (m->rule_inputs.parent_cmdline)
+                (void) proc_read_cmdline(p->ppid, &p->parent_cmdline);
 
         if (e->flags & HIPS_F_RECOVERED)
                 p->reason = "recovered-after-restart";
