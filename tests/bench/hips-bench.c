@@ -1514,7 +1514,11 @@ static int probe_time_block(FastpathResult *f) {
         int r;
 
         if (stats < 0) {
-                progress("cannot switch on BPF run-time stats: %s", strerror(errno));
+                static bool told = false;
+
+                if (!told)
+                        progress("cannot switch on BPF run-time stats: %s", strerror(errno));
+                told = true;
                 return 0;
         }
         t0 = bpf_tracing_run_ns();
@@ -1567,12 +1571,13 @@ static int bench_fastpath(void) {
         for (size_t i = 0; i < ELEMENTSOF(fastpath_setups); i++) {
                 const Setup *s = fastpath_setups[i];
                 Samples *h = &f[i].samples;
+                uint64_t execs = h->n + f[i].probe_execs;     /* measured and probe-time blocks */
 
                 /* A fast path that did not happen would make this a lie. */
-                if (f[i].fast < h->n)
-                        progress("WARNING: %s: the kernel fast path was hit %" PRIu64 " times for %zu execs of /bin/true",
-                                 s->name, f[i].fast, h->n);
-                progress("fast path %s: %zu execs, %" PRIu64 " fast-path hits", s->name, h->n, f[i].fast);
+                if (f[i].fast < execs)
+                        progress("WARNING: %s: the kernel fast path was hit %" PRIu64 " times for %" PRIu64 " execs of /bin/true",
+                                 s->name, f[i].fast, execs);
+                progress("fast path %s: %" PRIu64 " execs, %" PRIu64 " fast-path hits", s->name, execs, f[i].fast);
 
                 samples_sort(h);
                 row = row_add(section, "us", "%s mean", s->name);
@@ -1598,7 +1603,7 @@ static int bench_fastpath(void) {
                 row->added = row->hipsd / samples_mean_us(&base) * 100.0;
                 row->added_unit = "%";
                 row = row_add(section, "", "%s fast-path hits / execs (machine-wide)", s->name);
-                row->hipsd = h->n ? (double) f[i].fast / (double) (h->n + f[i].probe_execs) : NAN;
+                row->hipsd = execs ? (double) f[i].fast / (double) execs : NAN;
                 samples_done(h);
         }
         row = row_add(section, "", "processes left stopped");
