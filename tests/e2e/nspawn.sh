@@ -145,6 +145,10 @@ T=$(mktemp -d /tmp/hips-nspawn.XXXXXX)
 mkdir -p "$T/upper" "$T/work" "$T/root"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$T/upper,workdir=$T/work" "$T/root" ||
         skip_or_fail "cannot mount an overlay of / on $T/root"
+# The root is the host's: a decision log left there by hipsd run by hand (the
+# README's first command) would stand in for the one the unit creates. Gone
+# from the overlay only (a whiteout); the host keeps its own.
+rm -rf "$T/root/var/log/hipsd"
 
 # --- What `meson install` puts where.
 if ! meson install -C "$HIPS_BUILD_ROOT" --destdir "$T/root" --no-rebuild >"$T/install.log" 2>&1; then
